@@ -1,0 +1,64 @@
+// swift-tools-version:6.0
+// ELMoKit: deep contextual word representations (ELMo-style biLM) in Swift.
+// System libraries: apt-get install -y libopenblas-dev zlib1g-dev libhdf5-dev (the README commands do this).
+import PackageDescription
+
+let package = Package(
+    name: "ELMoKit",
+    products: [
+        .library(name: "ElmoKit", targets: [
+            "ElmoTensor", "ElmoText", "ElmoLayers", "ElmoOptim", "ElmoBiLM",
+            "ElmoEmbeddings", "ElmoTasks", "ElmoMetrics",
+        ]),
+        .executable(name: "elmo", targets: ["elmo"]),
+        .executable(name: "elmo-bench", targets: ["elmo-bench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/swiftcsv/SwiftCSV", from: "0.10.0"),
+    ],
+    targets: [
+        // MARK: - Implementation details (system-library shims)
+        .systemLibrary(name: "_CBLAS", path: "Sources/_CBLAS", providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "_CZlib", path: "Sources/_CZlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "_CHDF5", path: "Sources/_CHDF5", providers: [.apt(["libhdf5-dev"])]),
+
+        // MARK: - Public API, in data-flow order
+        .target(name: "ElmoTensor", dependencies: ["_CBLAS"]),
+        .target(name: "ElmoText", dependencies: [.product(name: "SwiftCSV", package: "SwiftCSV")]),
+        .target(name: "ElmoLayers", dependencies: ["ElmoTensor"]),
+        .target(name: "ElmoOptim", dependencies: ["ElmoTensor", "ElmoLayers"]),
+        .target(name: "ElmoBiLM", dependencies: ["ElmoTensor", "ElmoLayers", "ElmoOptim", "ElmoText", "_CZlib"]),
+        .target(name: "ElmoEmbeddings", dependencies: ["ElmoTensor", "ElmoLayers", "ElmoBiLM", "ElmoText", "_CHDF5"]),
+        .target(name: "ElmoMetrics", dependencies: ["ElmoText"]),
+        .target(name: "ElmoTasks", dependencies: [
+            "ElmoTensor", "ElmoLayers", "ElmoOptim", "ElmoBiLM", "ElmoEmbeddings", "ElmoText", "ElmoMetrics",
+        ]),
+
+        // MARK: - Executables
+        .executableTarget(name: "elmo", dependencies: [
+            "ElmoTensor", "ElmoText", "ElmoLayers", "ElmoOptim", "ElmoBiLM", "ElmoEmbeddings", "ElmoTasks",
+            "ElmoMetrics", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "elmo-bench", dependencies: [
+            "ElmoTensor", "ElmoLayers", "ElmoOptim", "ElmoBiLM", "ElmoText",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        // MARK: - Test support and unit test bundles
+        .target(name: "_TestSupport", dependencies: ["ElmoTensor"], path: "Sources/_TestSupport"),
+        .testTarget(name: "ElmoTensorTests", dependencies: ["ElmoTensor", "_TestSupport"]),
+        .testTarget(name: "ElmoTextTests", dependencies: ["ElmoText"]),
+        .testTarget(name: "ElmoLayersTests", dependencies: ["ElmoLayers", "ElmoTensor", "_TestSupport"]),
+        .testTarget(name: "ElmoOptimTests", dependencies: ["ElmoOptim", "ElmoLayers", "ElmoTensor"]),
+        .testTarget(name: "ElmoBiLMTests", dependencies: ["ElmoBiLM", "ElmoLayers", "ElmoTensor", "ElmoText", "_TestSupport"],
+                    resources: [.copy("Fixtures")]),
+        .testTarget(name: "ElmoEmbeddingsTests", dependencies: ["ElmoEmbeddings", "ElmoBiLM", "ElmoTensor", "_TestSupport"]),
+        .testTarget(name: "ElmoTasksTests", dependencies: ["ElmoTasks", "ElmoLayers", "ElmoTensor", "ElmoText", "_TestSupport"]),
+        .testTarget(name: "ElmoMetricsTests", dependencies: ["ElmoMetrics", "ElmoText"]),
+        .testTarget(name: "ElmoCLITests", dependencies: []),
+    ],
+    // Swift 5 language mode: layers are reference types with explicit forward/backward caches that never
+    // cross concurrency domains; strict-concurrency annotations would add noise without catching anything.
+    swiftLanguageModes: [.v5]
+)

@@ -1,0 +1,1 @@
+// ElmoBiLM: see DESIGN.md for what this module holds.

@@ -1,0 +1,1 @@
+// ElmoEmbeddings: see DESIGN.md for what this module holds.

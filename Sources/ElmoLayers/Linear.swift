@@ -1,0 +1,58 @@
+import ElmoTensor
+
+/// `y = x · W + b`, an affine map applied to every row.
+///
+/// N rows (any leading dims folded), I = `inputSize`, O = `outputSize`.
+/// `weight` is `[I, O]` (TensorFlow / bilm-tf layout, so no transpose in the forward gemm; PyTorch stores
+/// the transpose `[O, I]`), `bias` is `[O]`. Init as PyTorch's default: uniform in ±1/√I for both.
+public final class Linear: Layer {
+    public let inputSize: Int
+    public let outputSize: Int
+    public let weight: Parameter
+    public let bias: Parameter?
+
+    public init(inputSize: Int, outputSize: Int, bias: Bool = true, name: String, rng: inout RandomGenerator) {
+        self.inputSize = inputSize
+        self.outputSize = outputSize
+        let limit = 1 / Float(inputSize).squareRoot()
+        weight = Parameter(name: "\(name)/weight", value: .uniform([inputSize, outputSize], limit: limit, rng: &rng))
+        self.bias = bias ? Parameter(name: "\(name)/bias", value: .uniform([outputSize], limit: limit, rng: &rng)) : nil
+    }
+
+    public var parameters: [Parameter] { [weight] + (bias.map { [$0] } ?? []) }
+
+    /// What backward reads: the input.
+    public struct Cache {
+        public var input = Tensor(zeros: [0])
+        public init() {}
+    }
+
+    /// x `[..., I]` → y `[..., O]`.
+    public func forward(_ x: Tensor, cache: inout Cache) -> Tensor {
+        let (n, i) = x.matrixShape
+        precondition(i == inputSize, "Linear expects \(inputSize) input features, but the input has shape \(x.shape).")
+        var outShape = x.shape
+        outShape[outShape.count - 1] = outputSize
+        var y = Tensor(zeros: outShape)
+        BLAS.matmul(x, weight.value, into: &y)
+        if let bias {
+            bias.value.withPointer { b in y.withMutablePointer { Kernels.addBias($0, bias: b, rows: n, cols: outputSize) } }
+        }
+        cache.input = x
+        return y
+    }
+
+    /// dy `[..., O]` → dx `[..., I]`; dW += xᵀ·dy, db += Σ_rows dy.
+    public func backward(_ dy: Tensor, cache: Cache) -> Tensor {
+        let (n, o) = dy.matrixShape
+        precondition(o == outputSize && n * inputSize == cache.input.count,
+                     "Linear backward got dy \(dy.shape) for input \(cache.input.shape).")
+        BLAS.matmul(cache.input, dy, transA: true, beta: 1, into: &weight.gradient)
+        if let bias {
+            dy.withPointer { d in bias.gradient.withMutablePointer { Kernels.addColumnSums(d, into: $0, rows: n, cols: o) } }
+        }
+        var dx = Tensor(zeros: cache.input.shape)
+        BLAS.matmul(dy, weight.value, transB: true, into: &dx)
+        return dx
+    }
+}

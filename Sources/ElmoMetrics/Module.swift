@@ -1,0 +1,1 @@
+// ElmoMetrics: see DESIGN.md for what this module holds.

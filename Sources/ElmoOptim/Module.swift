@@ -1,0 +1,1 @@
+// ElmoOptim: see DESIGN.md for what this module holds.

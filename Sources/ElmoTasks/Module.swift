@@ -1,0 +1,1 @@
+// ElmoTasks: see DESIGN.md for what this module holds.

@@ -1,0 +1,1 @@
+// ElmoText: see DESIGN.md for what this module holds.

@@ -1,0 +1,3 @@
+#pragma once
+// Named _CZlib, not CZlib: ZIPFoundation already owns a module called CZlib.
+#include <zlib.h>

@@ -1,0 +1,1 @@
+print("elmo-bench: not yet")

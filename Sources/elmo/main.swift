@@ -1,0 +1,1 @@
+print("elmo: not yet")
