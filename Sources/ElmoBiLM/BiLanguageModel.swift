@@ -1,0 +1,163 @@
+import ElmoLayers
+import ElmoTensor
+import ElmoText
+
+/// ELMo's bidirectional language model: a shared character-aware token encoder, a forward and a backward LSTMP
+/// stack, and one softmax shared by both directions.
+///
+/// Training loss = ½ (mean CE forward + mean CE backward); the backward LM reads each stream reversed (the data
+/// layer hands it the reversed stream, as bilm-tf does). B batch, T steps, W chars per token, P projection, V vocab.
+public final class BiLanguageModel: Layer {
+    public let options: BiLMOptions
+    public let encoder: TokenEncoder
+    public let forwardStack: LSTMStack
+    public let backwardStack: LSTMStack
+    /// Full softmax; with `n_negative_samples_batch > 0`, training uses `sampledSoftmax`, which shares these weights.
+    public let softmax: SoftmaxCrossEntropyLoss
+    public let sampledSoftmax: SampledSoftmaxLoss?
+    public let outputDropout: Dropout
+
+    public init(options: BiLMOptions, vocabularySize: Int, seed: UInt64) {
+        var rng = RandomGenerator(seed: seed)
+        var opts = options
+        opts.n_tokens_vocab = vocabularySize
+        self.options = opts
+        encoder = TokenEncoder(options: opts, rng: &rng)
+        forwardStack = LSTMStack(options: opts, name: "forward", rng: &rng)
+        backwardStack = LSTMStack(options: opts, name: "backward", rng: &rng)
+        softmax = SoftmaxCrossEntropyLoss(inputSize: opts.lstm.projection_dim, vocabularySize: vocabularySize,
+                                          name: "softmax", rng: &rng)
+        if opts.sampledSoftmaxSize > 0 && opts.sampledSoftmaxSize < vocabularySize {
+            let sampled = SampledSoftmaxLoss(inputSize: opts.lstm.projection_dim, vocabularySize: vocabularySize,
+                                             sampleCount: opts.sampledSoftmaxSize, name: "softmax", rng: &rng)
+            sampled.weight.value = softmax.weight.value
+            sampled.bias.value = softmax.bias.value
+            sampledSoftmax = sampled
+        } else {
+            sampledSoftmax = nil
+        }
+        outputDropout = Dropout(probability: opts.dropout)
+    }
+
+    /// Every trainable tensor, in checkpoint order.
+    public var parameters: [Parameter] {
+        encoder.parameters + forwardStack.parameters + backwardStack.parameters
+            + (sampledSoftmax?.parameters ?? softmax.parameters)
+    }
+
+    public var projectionSize: Int { options.lstm.projection_dim }
+    public var maxCharacters: Int { options.char_cnn.max_characters_per_token }
+    public var layerCount: Int { options.lstm.n_layers }
+
+    /// The carried LSTM states of both directions (truncated BPTT).
+    public struct States {
+        public var forward: [LSTMWithProjection.State]
+        public var backward: [LSTMWithProjection.State]
+    }
+
+    public func zeroStates(batch: Int) -> States {
+        States(forward: forwardStack.zeroStates(batch: batch), backward: backwardStack.zeroStates(batch: batch))
+    }
+
+    /// Keeps the full softmax's weights equal to the sampled one's (they are the same model parameters).
+    func syncSoftmaxForScoring() {
+        if let sampled = sampledSoftmax {
+            softmax.weight.value = sampled.weight.value
+            softmax.bias.value = sampled.bias.value
+        }
+    }
+
+    /// One training step's forward and backward pass; accumulates gradients (the caller zeroes them, clips and
+    /// updates). Returns the mean loss ½(CE_fwd + CE_bwd) and updates `states` to the carried final states.
+    public func trainStep(_ batch: StreamBatch, states: inout States, rng: inout RandomGenerator) -> Double {
+        let b = batch.batchSize, t = batch.steps, p = projectionSize, n = b * t
+        // Both directions' tokens through the char CNN in one call (bigger gemms).
+        var encoderCache = TokenEncoder.Cache()
+        let embedded = encoder.forward(batch.forwardCharacters + batch.backwardCharacters, tokenCount: 2 * n,
+                                       cache: &encoderCache)
+        var forwardCache = LSTMStack.Cache(), backwardCache = LSTMStack.Cache()
+        let (forwardOutputs, forwardFinal) = forwardStack.forward(embedded.rows(0..<n, shape: [b, t, p]), states: states.forward,
+                                                                  training: true, rng: &rng, cache: &forwardCache)
+        let (backwardOutputs, backwardFinal) = backwardStack.forward(embedded.rows(n..<(2 * n), shape: [b, t, p]),
+                                                                     states: states.backward, training: true, rng: &rng,
+                                                                     cache: &backwardCache)
+        states = States(forward: forwardFinal, backward: backwardFinal)
+
+        var forwardDrop = Dropout.Cache(), backwardDrop = Dropout.Cache()
+        let top = Tensor.concatenatingRows([
+            outputDropout.forward(forwardOutputs.last!, training: true, rng: &rng, cache: &forwardDrop).reshaped([n, p]),
+            outputDropout.forward(backwardOutputs.last!, training: true, rng: &rng, cache: &backwardDrop).reshaped([n, p]),
+        ])
+        let targets = batch.forwardTargets + batch.backwardTargets
+        let lossSum: Double, count: Int, dTop: Tensor
+        if let sampled = sampledSoftmax {
+            var cache = SampledSoftmaxLoss.Cache()
+            (lossSum, count) = sampled.forward(top, targets: targets, rng: &rng, cache: &cache)
+            dTop = sampled.backward(scale: 1 / Float(max(count, 1)), cache: cache)
+        } else {
+            var cache = SoftmaxCrossEntropyLoss.Cache()
+            (lossSum, count) = softmax.forward(top, targets: targets, cache: &cache)
+            dTop = softmax.backward(scale: 1 / Float(max(count, 1)), cache: cache)
+        }
+        // Both directions have the same number of targets, so the mean over all of them is ½(mean_fwd + mean_bwd).
+        let dForward = forwardStack.backward(outputDropout.backward(dTop.rows(0..<n, shape: [b, t, p]), cache: forwardDrop),
+                                             cache: forwardCache)
+        let dBackward = backwardStack.backward(outputDropout.backward(dTop.rows(n..<(2 * n), shape: [b, t, p]), cache: backwardDrop),
+                                               cache: backwardCache)
+        encoder.backward(Tensor.concatenatingRows([dForward.reshaped([n, p]), dBackward.reshaped([n, p])]), cache: encoderCache)
+        return lossSum / Double(max(count, 1))
+    }
+
+    /// Summed negative log-likelihoods of a batch without dropout or gradients (validation perplexity).
+    public func score(_ batch: StreamBatch, states: inout States) -> (forward: Double, backward: Double, count: Int) {
+        syncSoftmaxForScoring()
+        let b = batch.batchSize, t = batch.steps, p = projectionSize, n = b * t
+        var rng = RandomGenerator(seed: 0)
+        var encoderCache = TokenEncoder.Cache()
+        let embedded = encoder.forward(batch.forwardCharacters + batch.backwardCharacters, tokenCount: 2 * n, cache: &encoderCache)
+        var fc = LSTMStack.Cache(), bc = LSTMStack.Cache()
+        let (fo, ff) = forwardStack.forward(embedded.rows(0..<n, shape: [b, t, p]), states: states.forward, training: false,
+                                            rng: &rng, cache: &fc)
+        let (bo, bf) = backwardStack.forward(embedded.rows(n..<(2 * n), shape: [b, t, p]), states: states.backward,
+                                             training: false, rng: &rng, cache: &bc)
+        states = States(forward: ff, backward: bf)
+        var cache = SoftmaxCrossEntropyLoss.Cache()
+        let (lf, cf) = softmax.forward(fo.last!.reshaped([n, p]), targets: batch.forwardTargets, cache: &cache)
+        let (lb, _) = softmax.forward(bo.last!.reshaped([n, p]), targets: batch.backwardTargets, cache: &cache)
+        return (lf, lb, cf)
+    }
+
+    /// The contextual layer outputs of a padded batch of sentences (no dropout; each sentence starts from a zero state).
+    ///
+    /// chars `[B * T * W]` (sentence boundaries included by the caller), `lengths[b]` ≤ T.
+    /// Returns L+1 tensors `[B, T, 2P]`: layer 0 = `[x; x]` (token encoder output), layer k = `[fwd_k; bwd_k]`;
+    /// positions beyond a sentence's length hold unspecified values.
+    public func layerOutputs(characters: [Int32], batchSize b: Int, steps t: Int, lengths: [Int]) -> [Tensor] {
+        let p = projectionSize
+        var rng = RandomGenerator(seed: 0)
+        var encoderCache = TokenEncoder.Cache()
+        let embedded = encoder.forward(characters, tokenCount: b * t, cache: &encoderCache).reshaped([b, t, p])
+        var fc = LSTMStack.Cache(), bc = LSTMStack.Cache()
+        let (fo, _) = forwardStack.forward(embedded, states: forwardStack.zeroStates(batch: b), training: false, rng: &rng, cache: &fc)
+        let (bo, _) = backwardStack.forward(embedded.reversingSteps(lengths: lengths), states: backwardStack.zeroStates(batch: b),
+                                            training: false, rng: &rng, cache: &bc)
+        var layers = [Self.interleave(embedded, embedded, steps: t, size: p)]
+        for k in 0..<layerCount {
+            layers.append(Self.interleave(fo[k], bo[k].reversingSteps(lengths: lengths), steps: t, size: p))
+        }
+        return layers
+    }
+
+    /// `[B, T, P]` and `[B, T, P]` → `[B, T, 2P]` with each row `[a; b]`.
+    static func interleave(_ a: Tensor, _ b: Tensor, steps: Int, size p: Int) -> Tensor {
+        let rows = a.count / p
+        var out = Tensor(zeros: Array(a.shape.dropLast()) + [2 * p])
+        for r in 0..<rows {
+            for i in 0..<p {
+                out.data[r * 2 * p + i] = a.data[r * p + i]
+                out.data[r * 2 * p + p + i] = b.data[r * p + i]
+            }
+        }
+        return out
+    }
+}

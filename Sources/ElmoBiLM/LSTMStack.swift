@@ -1,0 +1,63 @@
+import ElmoLayers
+import ElmoTensor
+
+/// One direction of the biLM: `n_layers` LSTMP layers, dropout on each layer's input, and a residual connection
+/// from the second layer on (bilm-tf's ResidualWrapper adds the layer's — dropped-out — input to its output).
+///
+/// B batch, T steps, P projection size. x `[B, T, P]` → one output `[B, T, P]` per layer.
+public final class LSTMStack: Layer {
+    public let layers: [LSTMWithProjection]
+    public let dropout: Dropout
+
+    public init(options: BiLMOptions, name: String, rng: inout RandomGenerator) {
+        let p = options.lstm.projection_dim
+        let residual = options.lstm.use_skip_connections ?? true
+        layers = (0..<options.lstm.n_layers).map { k in
+            LSTMWithProjection(inputSize: p, cellSize: options.lstm.dim, projectionSize: p,
+                               cellClip: options.lstm.cell_clip, projectionClip: options.lstm.proj_clip,
+                               forgetBias: 1, residual: residual && k > 0, name: "\(name)/layer_\(k)", rng: &rng)
+        }
+        dropout = Dropout(probability: options.dropout)
+    }
+
+    public var parameters: [Parameter] { layers.flatMap(\.parameters) }
+
+    public func zeroStates(batch: Int) -> [LSTMWithProjection.State] {
+        layers.map { $0.zeroState(batch: batch) }
+    }
+
+    public struct Cache {
+        var dropouts: [Dropout.Cache] = []
+        var layers: [LSTMWithProjection.Cache] = []
+        public init() {}
+    }
+
+    /// x `[B, T, P]` with the carried `states` (one per layer) → (outputs per layer, final states).
+    public func forward(_ x: Tensor, states: [LSTMWithProjection.State], training: Bool, rng: inout RandomGenerator,
+                        cache: inout Cache) -> (outputs: [Tensor], states: [LSTMWithProjection.State]) {
+        precondition(states.count == layers.count, "LSTMStack has \(layers.count) layers, but \(states.count) states were given.")
+        cache.dropouts = Array(repeating: Dropout.Cache(), count: layers.count)
+        cache.layers = Array(repeating: LSTMWithProjection.Cache(), count: layers.count)
+        var input = x
+        var outputs: [Tensor] = []
+        var finals: [LSTMWithProjection.State] = []
+        for (k, layer) in layers.enumerated() {
+            let dropped = dropout.forward(input, training: training, rng: &rng, cache: &cache.dropouts[k])
+            let (y, final) = layer.forward(dropped, initial: states[k], cache: &cache.layers[k])
+            outputs.append(y)
+            finals.append(final)
+            input = y
+        }
+        return (outputs, finals)
+    }
+
+    /// dTop `[B, T, P]` (gradient of the top layer's output) → dx `[B, T, P]`.
+    public func backward(_ dTop: Tensor, cache: Cache) -> Tensor {
+        var d = dTop
+        for k in layers.indices.reversed() {
+            let dDropped = layers[k].backward(d, cache: cache.layers[k])
+            d = dropout.backward(dDropped, cache: cache.dropouts[k])
+        }
+        return d
+    }
+}

@@ -1,0 +1,34 @@
+import ElmoText
+import Foundation
+
+/// Validation perplexity as the PyTorch reference and bilm-tf report it: the whole file is one stream (batch 1),
+/// scored in windows of T steps with the LSTM states carried and no dropout.
+/// ppl_fwd = exp(ΣNLL_fwd / N), ppl_bwd likewise, ppl_mean = exp((ΣNLL_fwd + ΣNLL_bwd) / 2N).
+public struct Perplexities: Codable, Equatable {
+    public var forward: Double
+    public var backward: Double
+    public var mean: Double
+    public var targets: Int
+}
+
+public enum PerplexityEvaluator {
+    public static func evaluate(model: BiLanguageModel, streams: TokenStreams) throws -> Perplexities {
+        var states = model.zeroStates(batch: streams.batchSize)
+        var nllForward = 0.0, nllBackward = 0.0, count = 0
+        for step in 0..<streams.stepCount {
+            let (f, b, n) = model.score(try streams.batch(step: step), states: &states)
+            nllForward += f
+            nllBackward += b
+            count += n
+        }
+        let n = Double(max(count, 1))
+        return Perplexities(forward: exp(nllForward / n), backward: exp(nllBackward / n),
+                            mean: exp((nllForward + nllBackward) / (2 * n)), targets: count)
+    }
+
+    /// Streams for scoring `file`: batch 1, the model's unroll, scratch space in a temp folder.
+    public static func streams(file: String, vocabulary: Vocabulary, model: BiLanguageModel, scratchDirectory: String) throws -> TokenStreams {
+        try TokenStreams(files: [file], vocabulary: vocabulary, batchSize: 1, unroll: model.options.unroll_steps,
+                         maxCharacters: model.maxCharacters, scratchDirectory: scratchDirectory)
+    }
+}

@@ -1,0 +1,257 @@
+import ElmoLayers
+import ElmoOptim
+import ElmoTensor
+import ElmoText
+import Foundation
+
+/// What `elmo pretrain` was asked to do.
+public struct PretrainSettings {
+    public var options: BiLMOptions
+    public var trainPatterns: [String]
+    public var validFile: String?
+    /// A bilm-tf vocabulary file; built from the training files when nil.
+    public var vocabularyFile: String?
+    public var maxVocabularySize: Int?
+    public var outputFolder: String
+    public var epochs: Int?
+    public var maxTokens: Int?
+    public var seed: UInt64 = 1
+    public var threads: Int = 1
+    public var checkpointEvery: Int = 500
+    public var validateEvery: Int = 500
+    public var logEvery: Int = 50
+    public var keepLast: Int = 3
+    public var resume: Bool = false
+    public var shuffleShards: Bool = true
+
+    public init(options: BiLMOptions, trainPatterns: [String], outputFolder: String) {
+        self.options = options
+        self.trainPatterns = trainPatterns
+        self.outputFolder = outputFolder
+    }
+}
+
+/// Errors of the training loop that a user can cause or fix.
+public enum PretrainError: Error, CustomStringConvertible {
+    case nothingToResume(String)
+    case runFolderNotEmpty(String)
+    case corpusTooSmall(pairs: Int, batchSize: Int, unroll: Int)
+    case diverged(step: Int, loss: Double)
+
+    public var description: String {
+        switch self {
+        case .nothingToResume(let p): return "--resume: \(p) holds no checkpoint (no `latest` file). Start without --resume."
+        case .runFolderNotEmpty(let p): return "\(p) already holds a run (a `latest` checkpoint). Pass --resume to continue it, or choose another --output."
+        case let .corpusTooSmall(pairs, b, t): return "The training text gives \(pairs) token pairs, too few for batch \(b) (each of the \(b) rows needs at least 2). Add text or lower batch_size (unroll \(t))."
+        case let .diverged(step, loss): return "Training diverged at step \(step) (loss \(loss)). Lower the learning rate or the gradient clip."
+        }
+    }
+}
+
+/// The pre-training loop: truncated BPTT over the reference's B contiguous streams, LSTM states carried across
+/// steps and reset at each epoch start, global-norm clipping, the optimizer of the options, validation
+/// perplexity every N steps and at the end, checkpoints every N steps and at the end; exact resume.
+public final class Pretrainer {
+    public let settings: PretrainSettings
+    public private(set) var model: BiLanguageModel
+    public private(set) var vocabulary: Vocabulary
+    public private(set) var trainer: TrainerState
+    private let optimizer: Optimizer
+    private var rng: RandomGenerator
+    private var states: BiLanguageModel.States
+    private let run: RunFolder
+    private let corpus: Corpus
+    private let metrics: MetricsLog
+    /// Called with each progress/validation record (tests and the CLI may observe).
+    public var onRecord: (([String: Any]) -> Void)?
+
+    public init(settings: PretrainSettings) throws {
+        self.settings = settings
+        BLAS.setThreads(settings.threads)
+        run = try RunFolder(path: settings.outputFolder, keepLast: settings.keepLast)
+        corpus = try Corpus(patterns: settings.trainPatterns)
+        let hasRun = FileManager.default.fileExists(atPath: run.file("latest"))
+        if settings.resume {
+            guard hasRun else { throw PretrainError.nothingToResume(settings.outputFolder) }
+            let contents = try BiLMCheckpoint.load(try BiLMCheckpoint.latestCheckpoint(inRunFolder: settings.outputFolder))
+            model = contents.model
+            vocabulary = contents.vocabulary
+            trainer = contents.trainer
+            optimizer = try Pretrainer.makeOptimizer(options: contents.model.options)
+            optimizer.learningRate = trainer.learningRate
+            try optimizer.loadState(tensors: contents.optimizerTensors, scalars: trainer.optimizerScalars)
+            rng = RandomGenerator(stateWords: trainer.rngState)
+            states = contents.states ?? contents.model.zeroStates(batch: settings.options.batch_size)
+            metrics = MetricsLog(path: run.metricsPath, truncate: false)
+        } else {
+            guard !hasRun else { throw PretrainError.runFolderNotEmpty(settings.outputFolder) }
+            if let file = settings.vocabularyFile {
+                var vocab = try Vocabulary(contentsOf: file)
+                if let max = settings.maxVocabularySize, max < vocab.count { vocab = try Vocabulary(words: Array(vocab.words.prefix(max))) }
+                vocabulary = vocab
+            } else {
+                vocabulary = try Vocabulary.build(files: corpus.files, maxSize: settings.maxVocabularySize)
+            }
+            try vocabulary.write(to: run.file("vocab.txt"))
+            model = BiLanguageModel(options: settings.options, vocabularySize: vocabulary.count, seed: settings.seed)
+            optimizer = try Pretrainer.makeOptimizer(options: settings.options)
+            var state = TrainerState()
+            state.seed = settings.seed
+            state.threads = settings.threads
+            state.trainFiles = corpus.files
+            state.shuffleShards = settings.shuffleShards
+            trainer = state
+            rng = RandomGenerator(seed: settings.seed &+ 0x5EED)
+            states = model.zeroStates(batch: settings.options.batch_size)
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            try encoder.encode(model.options).write(to: URL(fileURLWithPath: run.file("options.json")))
+            metrics = MetricsLog(path: run.metricsPath, truncate: true)
+        }
+    }
+
+    /// The optimizer the options name; Adagrad gets bilm-tf's initial accumulator (1.0 unless set).
+    static func makeOptimizer(options: BiLMOptions) throws -> Optimizer {
+        let name = options.optimizer ?? "adagrad"
+        if name == "adagrad" {
+            return Adagrad(learningRate: options.learning_rate ?? 0.2,
+                           initialAccumulatorValue: options.initial_accumulator_value ?? 1.0)
+        }
+        return try ElmoOptim.makeOptimizer(name: name, learningRate: options.learning_rate)
+    }
+
+    private var batchSize: Int { model.options.batch_size }
+    private var unroll: Int { model.options.unroll_steps }
+
+    private func finished() -> Bool {
+        if let max = settings.maxTokens, trainer.tokensTrained >= max { return true }
+        if let epochs = settings.epochs, trainer.epoch >= epochs { return true }
+        return false
+    }
+
+    /// Trains until `--epochs` or `--max-tokens` is reached; returns the final validation perplexities (if a valid file was given).
+    @discardableResult
+    public func train() throws -> Perplexities? {
+        let scratch = run.file(".streams")
+        try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        let validStreams = try settings.validFile.map {
+            try PerplexityEvaluator.streams(file: $0, vocabulary: vocabulary, model: model, scratchDirectory: scratch)
+        }
+        let progress = ProgressLine(every: settings.logEvery)
+        let parameters = model.parameters
+        let started = Date()
+        let tokensAtStart = trainer.tokensTrained
+        var recentLoss = 0.0, recentSteps = 0
+        var lastValid: Perplexities?
+
+        func validateAndCheckpoint(final: Bool) throws {
+            if let validStreams {
+                let ppl = try PerplexityEvaluator.evaluate(model: model, streams: validStreams)
+                lastValid = ppl
+                trainer.lastValidPerplexity = ppl.mean
+                let isBest = trainer.bestValidPerplexity.map { ppl.mean < $0 } ?? true
+                if isBest { trainer.bestValidPerplexity = ppl.mean }
+                let record: [String: Any] = ["kind": "valid", "step": trainer.step, "tokens": trainer.tokensTrained,
+                                             "valid_ppl_fwd": ppl.forward, "valid_ppl_bwd": ppl.backward, "valid_ppl_mean": ppl.mean]
+                metrics.append(record)
+                onRecord?(record)
+                try checkpoint(isBest: isBest)
+            } else {
+                try checkpoint(isBest: final)
+            }
+        }
+
+        while !finished() {
+            let streams = try TokenStreams(files: corpus.shardOrder(epoch: trainer.epoch, seed: trainer.seed, shuffle: trainer.shuffleShards),
+                                           vocabulary: vocabulary, batchSize: batchSize, unroll: unroll,
+                                           maxCharacters: model.maxCharacters, scratchDirectory: scratch)
+            guard streams.rowLength >= 2 else {
+                throw PretrainError.corpusTooSmall(pairs: streams.pairCount, batchSize: batchSize, unroll: unroll)
+            }
+            if trainer.stepInEpoch == 0 { states = model.zeroStates(batch: batchSize) }
+            while trainer.stepInEpoch < streams.stepCount && !finished() {
+                let batch = try streams.batch(step: trainer.stepInEpoch)
+                model.zeroGradients()
+                let loss = model.trainStep(batch, states: &states, rng: &rng)
+                guard loss.isFinite else { throw PretrainError.diverged(step: trainer.step, loss: loss) }
+                GradientClipping.clipGlobalNorm(parameters, maxNorm: model.options.clipNorm)
+                optimizer.step(parameters)
+                trainer.step += 1
+                trainer.stepInEpoch += 1
+                trainer.tokensTrained += batch.batchSize * batch.steps
+                recentLoss += loss
+                recentSteps += 1
+
+                let elapsed = Date().timeIntervalSince(started)
+                let rate = Double(trainer.tokensTrained - tokensAtStart) / max(elapsed, 1e-9)
+                let remaining = remainingTokens(stepsPerEpoch: streams.stepCount, tokensPerStep: batchSize * unroll)
+                progress.update(String(format: "step %d  epoch %d  tokens %d  %.0f tok/s  loss %.4f  valid ppl %@  ETA %@",
+                                       trainer.step, trainer.epoch + 1, trainer.tokensTrained, rate, loss,
+                                       trainer.lastValidPerplexity.map { String(format: "%.2f", $0) } ?? "-",
+                                       remaining.map { ProgressLine.duration(Double($0) / max(rate, 1e-9)) } ?? "?"))
+                if trainer.step % settings.logEvery == 0 {
+                    let record: [String: Any] = ["kind": "train", "step": trainer.step, "epoch": trainer.epoch,
+                                                 "tokens": trainer.tokensTrained, "train_loss": recentLoss / Double(recentSteps),
+                                                 "tokens_per_s": rate, "elapsed_s": elapsed]
+                    metrics.append(record)
+                    onRecord?(record)
+                    recentLoss = 0
+                    recentSteps = 0
+                }
+                let validateNow = settings.validateEvery > 0 && trainer.step % settings.validateEvery == 0
+                let checkpointNow = settings.checkpointEvery > 0 && trainer.step % settings.checkpointEvery == 0
+                if validateNow && validStreams != nil {
+                    try validateAndCheckpoint(final: false)
+                } else if checkpointNow {
+                    try checkpoint(isBest: false)
+                }
+            }
+            if trainer.stepInEpoch >= streams.stepCount {
+                trainer.epoch += 1
+                trainer.stepInEpoch = 0
+            }
+        }
+        progress.finish()
+        if recentSteps > 0 {
+            metrics.append(["kind": "train", "step": trainer.step, "epoch": trainer.epoch, "tokens": trainer.tokensTrained,
+                            "train_loss": recentLoss / Double(recentSteps),
+                            "tokens_per_s": Double(trainer.tokensTrained - tokensAtStart) / max(Date().timeIntervalSince(started), 1e-9),
+                            "elapsed_s": Date().timeIntervalSince(started)])
+        }
+        try validateAndCheckpoint(final: true)
+        try writePlot()
+        return lastValid
+    }
+
+    private func remainingTokens(stepsPerEpoch: Int, tokensPerStep: Int) -> Int? {
+        var candidates: [Int] = []
+        if let max = settings.maxTokens { candidates.append(max - trainer.tokensTrained) }
+        if let epochs = settings.epochs {
+            candidates.append(((epochs - trainer.epoch) * stepsPerEpoch - trainer.stepInEpoch) * tokensPerStep)
+        }
+        return candidates.min().map { Swift.max($0, 0) }
+    }
+
+    private func checkpoint(isBest: Bool) throws {
+        trainer.rngState = rng.stateWords
+        try run.saveCheckpoint(step: trainer.step, isBest: isBest) { path in
+            try BiLMCheckpoint.save(model: model, vocabulary: vocabulary, trainer: trainer, optimizer: optimizer,
+                                    states: states, to: path)
+        }
+    }
+
+    /// Train loss and valid perplexity against tokens, from the whole metrics history (resumed runs included).
+    private func writePlot() throws {
+        let records = MetricsLog.read(path: run.metricsPath)
+        func series(_ kind: String, _ key: String) -> [(x: Double, y: Double)] {
+            records.filter { ($0["kind"] as? String) == kind }.compactMap { r in
+                guard let x = (r["tokens"] as? NSNumber)?.doubleValue, let y = (r[key] as? NSNumber)?.doubleValue else { return nil }
+                return (x, y)
+            }
+        }
+        try LearningCurvePlot.write([.init(name: "train loss", points: series("train", "train_loss")),
+                                     .init(name: "valid perplexity (mean of both directions)", points: series("valid", "valid_ppl_mean"))],
+                                    xLabel: "tokens", title: "elmo pretrain: \(settings.outputFolder)", to: run.plotPath)
+    }
+}

@@ -1,0 +1,85 @@
+import Foundation
+
+/// A training run's folder: `checkpoint-<step>.npz` files (the last K kept), `best.npz`, a `latest` pointer
+/// (replaced atomically), `metrics.jsonl` and the learning-curve plot.
+public struct RunFolder {
+    public let path: String
+    public let keepLast: Int
+
+    public init(path: String, keepLast: Int = 3) throws {
+        self.path = path
+        self.keepLast = max(1, keepLast)
+        do {
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        } catch {
+            throw CheckpointError.writeFailed(path: path, reason: "cannot create the run folder (\(error.localizedDescription))")
+        }
+    }
+
+    public func file(_ name: String) -> String { (path as NSString).appendingPathComponent(name) }
+    public var metricsPath: String { file("metrics.jsonl") }
+    public var plotPath: String { file("learning-curve.svg") }
+    public var bestPath: String { file("best.npz") }
+
+    /// Saves through `write` (which must write atomically to the path it is given) as `checkpoint-<step>.npz`,
+    /// points `latest` at it, copies it to `best.npz` when `isBest`, and removes checkpoints beyond the last K.
+    public func saveCheckpoint(step: Int, isBest: Bool, write: (String) throws -> Void) throws {
+        let name = "checkpoint-\(step).npz"
+        try write(file(name))
+        if isBest { try write(bestPath) }
+        try Self.writeAtomically(Data((name + "\n").utf8), to: file("latest"))
+        let steps = checkpointSteps().sorted()
+        for old in steps.dropLast(keepLast) { try? FileManager.default.removeItem(atPath: file("checkpoint-\(old).npz")) }
+    }
+
+    /// Steps of the `checkpoint-<step>.npz` files present.
+    public func checkpointSteps() -> [Int] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
+        return names.compactMap { name in
+            guard name.hasPrefix("checkpoint-"), name.hasSuffix(".npz") else { return nil }
+            return Int(name.dropFirst("checkpoint-".count).dropLast(".npz".count))
+        }
+    }
+
+    /// temp file in the same folder, fsync, rename: a reader never sees a partial file.
+    public static func writeAtomically(_ data: Data, to path: String) throws {
+        let temp = path + ".tmp-\(getpid())"
+        guard FileManager.default.createFile(atPath: temp, contents: data) else {
+            throw CheckpointError.writeFailed(path: path, reason: "cannot create \(temp)")
+        }
+        let fd = open(temp, O_RDONLY)
+        if fd >= 0 { fsync(fd); close(fd) }
+        guard rename(temp, path) == 0 else {
+            unlink(temp)
+            throw CheckpointError.writeFailed(path: path, reason: String(cString: strerror(errno)))
+        }
+    }
+}
+
+/// Appends one JSON object per line to `metrics.jsonl`, flushed at once so a killed run keeps its history.
+public final class MetricsLog {
+    private let handle: FileHandle?
+
+    public init(path: String, truncate: Bool) {
+        if truncate || !FileManager.default.fileExists(atPath: path) {
+            FileManager.default.createFile(atPath: path, contents: nil)
+        }
+        handle = FileHandle(forWritingAtPath: path)
+        handle?.seekToEndOfFile()
+    }
+
+    public func append(_ record: [String: Any]) {
+        guard let data = try? JSONSerialization.data(withJSONObject: record, options: [.sortedKeys]) else { return }
+        handle?.write(data + Data("\n".utf8))
+    }
+
+    /// All records of a metrics file (for plotting after a resumed run).
+    public static func read(path: String) -> [[String: Any]] {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return [] }
+        return text.split(separator: "\n").compactMap {
+            (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any]
+        }
+    }
+
+    deinit { try? handle?.close() }
+}

@@ -1,0 +1,30 @@
+/// Everything besides tensors that a resumed run needs to continue bit-for-bit, stored as `trainer.json`
+/// in every checkpoint. `format` and `version` let old or foreign files fail loudly.
+public struct TrainerState: Codable, Equatable {
+    public static let currentFormat = "elmokit-bilm"
+    public static let currentVersion = 1
+
+    public var format: String = TrainerState.currentFormat
+    public var version: Int = TrainerState.currentVersion
+    /// Optimizer steps taken so far (over all epochs).
+    public var step: Int = 0
+    /// The epoch in progress and the next step inside it (the data position).
+    public var epoch: Int = 0
+    public var stepInEpoch: Int = 0
+    /// Forward targets trained on so far.
+    public var tokensTrained: Int = 0
+    public var seed: UInt64 = 0
+    /// The dropout / sampler generator's state (xoshiro256** words).
+    public var rngState: [UInt64] = []
+    public var optimizer: String = "adagrad"
+    public var learningRate: Float = 0.2
+    public var optimizerScalars: [String: Double] = [:]
+    public var optimizerSlots: [String] = []
+    public var threads: Int = 1
+    public var bestValidPerplexity: Double?
+    public var lastValidPerplexity: Double?
+    public var trainFiles: [String] = []
+    public var shuffleShards: Bool = false
+
+    public init() {}
+}

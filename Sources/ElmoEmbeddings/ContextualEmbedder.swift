@@ -1,0 +1,85 @@
+import ElmoBiLM
+import ElmoTensor
+import ElmoText
+import Foundation
+
+/// Contextual word vectors from a pre-trained biLM.
+///
+/// For a sentence of n tokens, `embed` returns a `[L+1, n, 2P]` tensor: layer 0 is the token encoder's output
+/// duplicated `[x; x]`, layer k is `[forward_k; backward_k]`. `<S>` and `</S>` are added for the biLM and removed
+/// again. Each sentence starts from a zero LSTM state and sees only its own tokens, so its vectors do not depend on
+/// the other sentences of its batch; batches group sentences of similar length (bucketing) to limit padding.
+public final class ContextualEmbedder {
+    public let model: BiLanguageModel
+    public let vocabulary: Vocabulary
+
+    public init(model: BiLanguageModel, vocabulary: Vocabulary) {
+        self.model = model
+        self.vocabulary = vocabulary
+    }
+
+    /// Loads a checkpoint file or run folder.
+    public convenience init(checkpoint: String) throws {
+        let contents = try BiLMCheckpoint.load(checkpoint)
+        self.init(model: contents.model, vocabulary: contents.vocabulary)
+    }
+
+    /// L + 1 representations per token.
+    public var layerCount: Int { model.layerCount + 1 }
+    /// 2P features per representation.
+    public var dimension: Int { 2 * model.projectionSize }
+
+    /// `[L+1, n, 2P]` per sentence, in input order. Sentences must not be empty.
+    public func embed(_ sentences: [[String]], batchSize: Int = 32) -> [Tensor] {
+        var results = [Tensor?](repeating: nil, count: sentences.count)
+        for batch in Self.buckets(lengths: sentences.map(\.count), batchSize: batchSize) {
+            let outputs = embedBatch(batch.map { sentences[$0] })
+            for (k, index) in batch.enumerated() { results[index] = outputs[k] }
+        }
+        return results.map { $0! }
+    }
+
+    /// One mixed vector per token (`[n, 2P]` per sentence).
+    public func embed(_ sentences: [[String]], mix: ScalarMix, batchSize: Int = 32) -> [Tensor] {
+        embed(sentences, batchSize: batchSize).map { all in
+            let n = all.shape[1], d = all.shape[2]
+            let layers = (0..<layerCount).map { all.rows($0..<($0 + 1), shape: [n, d]) }
+            var cache = ScalarMix.Cache()
+            return mix.forward(layers, cache: &cache)
+        }
+    }
+
+    /// Sentence indices grouped into batches of similar length (sorted by length, stable), at most `batchSize` each.
+    public static func buckets(lengths: [Int], batchSize: Int) -> [[Int]] {
+        let order = lengths.indices.sorted { (lengths[$0], $0) < (lengths[$1], $1) }
+        return stride(from: 0, to: order.count, by: max(batchSize, 1)).map { Array(order[$0..<min($0 + batchSize, order.count)]) }
+    }
+
+    /// Pads the batch to its longest sentence (+2 for `<S>`/`</S>`, padding chars are the mask id 0) and runs the biLM once.
+    func embedBatch(_ sentences: [[String]]) -> [Tensor] {
+        let w = model.maxCharacters
+        let steps = (sentences.map(\.count).max() ?? 0) + 2
+        var chars: [Int32] = []
+        chars.reserveCapacity(sentences.count * steps * w)
+        for sentence in sentences {
+            for token in [Vocabulary.bos] + sentence + [Vocabulary.eos] { CharacterIds.append(token, maxCharacters: w, to: &chars) }
+            chars.append(contentsOf: repeatElement(0, count: (steps - sentence.count - 2) * w))
+        }
+        let lengths = sentences.map { $0.count + 2 }
+        let layers = model.layerOutputs(characters: chars, batchSize: sentences.count, steps: steps, lengths: lengths)
+        let d = dimension
+        return sentences.enumerated().map { b, sentence in
+            let n = sentence.count
+            var out = Tensor(zeros: [layers.count, n, d])
+            for (k, layer) in layers.enumerated() {
+                let src = (b * steps + 1) * d
+                out.data.withUnsafeMutableBufferPointer { dst in
+                    layer.data.withUnsafeBufferPointer { s in
+                        (dst.baseAddress! + k * n * d).update(from: s.baseAddress! + src, count: n * d)
+                    }
+                }
+            }
+            return out
+        }
+    }
+}

@@ -1,0 +1,13 @@
+import ArgumentParser
+
+/// The `elmo` command line: pre-train, inspect and use ELMo-style biLMs.
+@main
+struct Elmo: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "elmo",
+        abstract: "Deep contextual word representations (ELMo): pre-train a biLM, export embeddings, fine-tune.",
+        version: "0.1.0",
+        subcommands: [VocabCommand.self, PretrainCommand.self, PerplexityCommand.self, GenerateCommand.self,
+                      InspectCommand.self]
+    )
+}

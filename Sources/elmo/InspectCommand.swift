@@ -1,0 +1,57 @@
+import ArgumentParser
+import ElmoBiLM
+import Foundation
+
+struct InspectCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "inspect",
+        abstract: "Show a checkpoint: config, parameters per component, training state, size on disk; verifies every CRC.")
+
+    @Argument(help: "A checkpoint file or a run folder.")
+    var checkpoint: String
+
+    @Flag(help: "Print the summary as JSON.")
+    var json = false
+
+    func run() throws {
+        try reportingErrors {
+            let file = try BiLMCheckpoint.resolve(checkpoint)
+            let reader = try NpzReader(path: file)
+            var uncompressed = 0
+            for member in reader.memberNames { uncompressed += try reader.bytes(member).count }  // reads and CRC-checks each
+            let contents = try BiLMCheckpoint.load(file)
+            let model = contents.model
+            let components: [(String, Int)] = [
+                ("char_cnn", model.encoder.charCNN.parameterCount), ("highway", model.encoder.highway.parameterCount),
+                ("projection", model.encoder.projection.parameterCount), ("forward_lstm", model.forwardStack.parameterCount),
+                ("backward_lstm", model.backwardStack.parameterCount),
+                ("softmax", model.sampledSoftmax?.parameterCount ?? model.softmax.parameterCount),
+            ]
+            let size = ((try? FileManager.default.attributesOfItem(atPath: file)[.size]) as? NSNumber)?.intValue ?? 0
+            let t = contents.trainer
+            var summary: [String: Any] = [
+                "file": file, "format": t.format, "version": t.version, "step": t.step, "epoch": t.epoch,
+                "tokens_trained": t.tokensTrained, "vocabulary": contents.vocabulary.count,
+                "parameters": model.parameterCount, "parameters_by_component": Dictionary(uniqueKeysWithValues: components),
+                "size_bytes": size, "uncompressed_bytes": uncompressed,
+                "compression_ratio": Double(size) / Double(max(uncompressed, 1)), "crc": "verified",
+                "optimizer": t.optimizer, "members": reader.memberNames.count,
+            ]
+            if let best = t.bestValidPerplexity { summary["best_valid_perplexity"] = best }
+            if json {
+                printJSON(summary)
+                return
+            }
+            print("checkpoint  \(file)")
+            print("format      \(t.format) v\(t.version), \(reader.memberNames.count) members, CRC verified")
+            print("size        \(size) bytes on disk, \(uncompressed) uncompressed (ratio \(String(format: "%.3f", Double(size) / Double(max(uncompressed, 1)))))")
+            print("training    step \(t.step), epoch \(t.epoch), \(t.tokensTrained) tokens, optimizer \(t.optimizer)")
+            print("best ppl    \(t.bestValidPerplexity.map { String(format: "%.2f", $0) } ?? "-")")
+            print("vocabulary  \(contents.vocabulary.count)")
+            print("parameters  \(model.parameterCount)")
+            for (name, count) in components { print("  \(name.padding(toLength: 14, withPad: " ", startingAt: 0)) \(count)") }
+            let options = model.options
+            print("config      char_cnn filters \(options.char_cnn.filters), highway \(options.char_cnn.n_highway), lstm \(options.lstm.n_layers) x (cell \(options.lstm.dim), projection \(options.lstm.projection_dim)), dropout \(options.dropout)")
+        }
+    }
+}

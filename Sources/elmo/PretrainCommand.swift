@@ -1,0 +1,102 @@
+import ArgumentParser
+import ElmoBiLM
+import Foundation
+
+struct PretrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "pretrain",
+        abstract: "Pre-train a bidirectional LM (char-CNN → forward and backward LSTMP stacks → shared softmax) on raw text.",
+        discussion: """
+        Text: one sentence per line, whitespace tokens, any language (UTF-8). The run folder gets checkpoint-<step>.npz \
+        (the last --keep of them), best.npz, latest, metrics.jsonl, options.json, vocab.txt and learning-curve.svg. \
+        A killed run continues with --resume and reaches the same weights as an uninterrupted one (same seed and threads).
+        """)
+
+    @Option(help: "Model and training options (bilm-tf options.json keys), e.g. Pretrain/tiny.json.")
+    var config: String
+
+    @Option(parsing: .upToNextOption, help: "Training text files or globs.")
+    var train: [String]
+
+    @Option(help: "Validation text: perplexity every --validate-every steps and at the end.")
+    var valid: String?
+
+    @Option(help: "Vocabulary file in bilm-tf format (default: built from the training text).")
+    var vocab: String?
+
+    @Option(help: "Keep at most N vocabulary entries, specials included.")
+    var maxVocab: Int?
+
+    @Option(help: "Run folder, e.g. Checkpoints/<run>.")
+    var output: String
+
+    @Option(help: "Stop after N epochs (default: 1 unless --max-tokens is given).")
+    var epochs: Int?
+
+    @Option(help: "Stop after N training tokens (forward targets).")
+    var maxTokens: Int?
+
+    @Option(help: "Random seed for initialisation, dropout and shard order (default: 1).")
+    var seed: UInt64 = 1
+
+    @OptionGroup var threads: ThreadOptions
+
+    @Option(help: "Write a checkpoint every N steps (default: 500; one is always written at the end).")
+    var checkpointEvery: Int = 500
+
+    @Option(help: "Validate every N steps (default: 500).")
+    var validateEvery: Int = 500
+
+    @Option(help: "Log a progress line / metrics record every N steps (default: 50).")
+    var logEvery: Int = 50
+
+    @Option(help: "Keep the last N step checkpoints (default: 3; best.npz is kept as well).")
+    var keep: Int = 3
+
+    @Flag(help: "Continue the run in --output from its latest checkpoint.")
+    var resume = false
+
+    @Flag(inversion: .prefixedNo, help: "Shuffle the order of training files each epoch (default: on).")
+    var shuffleShards = true
+
+    func validate() throws {
+        if train.isEmpty { throw ValidationError("Give at least one --train file.") }
+        if let e = epochs, e < 1 { throw ValidationError("--epochs must be at least 1, not \(e).") }
+        if let m = maxTokens, m < 1 { throw ValidationError("--max-tokens must be at least 1, not \(m).") }
+        for (name, value) in [("--checkpoint-every", checkpointEvery), ("--log-every", logEvery), ("--keep", keep)] where value < 1 {
+            throw ValidationError("\(name) must be at least 1, not \(value).")
+        }
+    }
+
+    func run() throws {
+        try reportingErrors {
+            let options = try BiLMOptions.load(path: config)
+            var settings = PretrainSettings(options: options, trainPatterns: train, outputFolder: output)
+            settings.validFile = valid
+            settings.vocabularyFile = vocab
+            settings.maxVocabularySize = maxVocab
+            settings.epochs = epochs ?? (maxTokens == nil ? 1 : nil)
+            settings.maxTokens = maxTokens
+            settings.seed = seed
+            settings.threads = threads.count
+            settings.checkpointEvery = checkpointEvery
+            settings.validateEvery = validateEvery
+            settings.logEvery = logEvery
+            settings.keepLast = keep
+            settings.resume = resume
+            settings.shuffleShards = shuffleShards
+            let started = Date()
+            let trainer = try Pretrainer(settings: settings)
+            FileHandle.standardError.write(Data("vocabulary \(trainer.vocabulary.count), parameters \(trainer.model.parameterCount), threads \(settings.threads)\n".utf8))
+            let ppl = try trainer.train()
+            var summary: [String: Any] = ["steps": trainer.trainer.step, "tokens": trainer.trainer.tokensTrained,
+                                          "wall_s": Date().timeIntervalSince(started), "output": output]
+            if let ppl {
+                summary["valid_ppl_fwd"] = ppl.forward
+                summary["valid_ppl_bwd"] = ppl.backward
+                summary["valid_ppl_mean"] = ppl.mean
+            }
+            printJSON(summary)
+        }
+    }
+}
