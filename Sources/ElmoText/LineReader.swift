@@ -1,0 +1,130 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Foundation
+
+/// Streams the lines of a UTF-8 text file of any size through one fixed-size buffer filled with read(2), so memory
+/// stays flat however large the file is (the buffer grows only for a single line longer than it).
+///
+/// Line ends follow Python's universal newlines (`open(path)` in text mode): `\n`, `\r\n` and a lone `\r` each end a
+/// line and are not part of it; a last line without a line end is still a line. Matching Python keeps sentence
+/// boundaries identical to the PyTorch reference's. Each line is checked as UTF-8 as a whole, so a multi-byte character
+/// split across two reads is fine, and a bad one throws `TextError.invalidUTF8` with its 1-based line number.
+///
+///     let reader = try LineReader(path: "train.txt")
+///     while let line = try reader.nextLine() { ... reader.lineNumber ... }
+public final class LineReader {
+    /// The file being read.
+    public let path: String
+    /// 1-based number of the line last returned by `nextLine()` (0 before the first call).
+    public private(set) var lineNumber = 0
+
+    private let descriptor: Int32
+    private var buffer: UnsafeMutableBufferPointer<UInt8>
+    /// Unconsumed bytes are `buffer[start..<end]`.
+    private var start = 0
+    private var end = 0
+    private var reachedEndOfFile = false
+
+    /// Opens `path`; `bufferSize` bytes are read per read(2) call (default 1 MiB).
+    public init(path: String, bufferSize: Int = 1 << 20) throws {
+        precondition(bufferSize >= 2, "LineReader bufferSize must be at least 2, but is \(bufferSize).")
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else {
+            throw TextError.fileNotFound(path)
+        }
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else { throw TextError.readFailed(path: path, reason: TextError.systemMessage()) }
+        self.path = path
+        descriptor = fd
+        buffer = .allocate(capacity: bufferSize)
+    }
+
+    deinit {
+        close(descriptor)
+        buffer.deallocate()
+    }
+
+    /// The next line without its line end, or nil at the end of the file.
+    public func nextLine() throws -> String? {
+        guard let range = try nextLineRange() else { return nil }
+        lineNumber += 1
+        guard let line = String(validating: UnsafeBufferPointer(rebasing: buffer[range]), as: UTF8.self) else {
+            throw TextError.invalidUTF8(path: path, line: lineNumber)
+        }
+        return line
+    }
+
+    /// Calls `body` with each remaining line and its 1-based line number.
+    public func forEachLine(_ body: (String, Int) throws -> Void) throws {
+        while let line = try nextLine() {
+            try body(line, lineNumber)
+        }
+    }
+
+    /// Byte range of the next line in `buffer`, valid until the next call; consumes the line and its line end.
+    private func nextLineRange() throws -> Range<Int>? {
+        var scan = start
+        while true {
+            while scan < end, buffer[scan] != 0x0A, buffer[scan] != 0x0D {
+                scan += 1
+            }
+            if scan < end {
+                if buffer[scan] == 0x0D, scan + 1 == end, !reachedEndOfFile {
+                    // A `\r` as the last byte read: the next read decides whether it is `\r\n`.
+                    scan -= start
+                    try fill()
+                    scan += start
+                    continue
+                }
+                let lineEndLength = buffer[scan] == 0x0D && scan + 1 < end && buffer[scan + 1] == 0x0A ? 2 : 1
+                let line = start..<scan
+                start = scan + lineEndLength
+                return line
+            }
+            if reachedEndOfFile {
+                guard start < end else { return nil }
+                let line = start..<end
+                start = end
+                return line
+            }
+            scan -= start
+            try fill()
+            scan += start
+        }
+    }
+
+    /// Moves the unconsumed bytes to the front (growing the buffer only if a line fills it) and reads more.
+    private func fill() throws {
+        if start > 0 {
+            let remaining = end - start
+            if remaining > 0 {
+                memmove(buffer.baseAddress!, buffer.baseAddress! + start, remaining)
+            }
+            start = 0
+            end = remaining
+        }
+        if end == buffer.count {
+            let larger = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: buffer.count * 2)
+            memcpy(larger.baseAddress!, buffer.baseAddress!, end)
+            buffer.deallocate()
+            buffer = larger
+        }
+        while true {
+            let got = read(descriptor, buffer.baseAddress! + end, buffer.count - end)
+            if got > 0 {
+                end += got
+                return
+            }
+            if got == 0 {
+                reachedEndOfFile = true
+                return
+            }
+            if errno != EINTR {
+                throw TextError.readFailed(path: path, reason: TextError.systemMessage())
+            }
+        }
+    }
+}
