@@ -25,7 +25,7 @@ let package = Package(
 
         // MARK: - Public API, in data-flow order
         .target(name: "ElmoTensor", dependencies: ["_CBLAS"]),
-        .target(name: "ElmoText", dependencies: [.product(name: "SwiftCSV", package: "SwiftCSV")]),
+        .target(name: "ElmoText", dependencies: ["_CZlib", .product(name: "SwiftCSV", package: "SwiftCSV")]),
         .target(name: "ElmoLayers", dependencies: ["ElmoTensor"]),
         .target(name: "ElmoOptim", dependencies: ["ElmoTensor", "ElmoLayers"]),
         .target(name: "ElmoBiLM", dependencies: ["ElmoTensor", "ElmoLayers", "ElmoOptim", "ElmoText", "_CZlib"]),

@@ -4,9 +4,11 @@ import Glibc
 import Darwin
 #endif
 import Foundation
+import _CZlib
 
-/// Streams the lines of a UTF-8 text file of any size through one fixed-size buffer filled with read(2), so memory
-/// stays flat however large the file is (the buffer grows only for a single line longer than it).
+/// Streams the lines of a UTF-8 text file of any size through one fixed-size buffer, so memory stays flat however
+/// large the file is (the buffer grows only for a single line longer than it). Reads go through zlib's `gzread`,
+/// which inflates gzip files and passes other files through unchanged, so `.gz` input works everywhere.
 ///
 /// Line ends follow Python's universal newlines (`open(path)` in text mode): `\n`, `\r\n` and a lone `\r` each end a
 /// line and are not part of it; a last line without a line end is still a line. Matching Python keeps sentence
@@ -21,7 +23,7 @@ public final class LineReader {
     /// 1-based number of the line last returned by `nextLine()` (0 before the first call).
     public private(set) var lineNumber = 0
 
-    private let descriptor: Int32
+    private let file: gzFile
     private var buffer: UnsafeMutableBufferPointer<UInt8>
     /// Unconsumed bytes are `buffer[start..<end]`.
     private var start = 0
@@ -35,15 +37,15 @@ public final class LineReader {
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else {
             throw TextError.fileNotFound(path)
         }
-        let fd = open(path, O_RDONLY)
-        guard fd >= 0 else { throw TextError.readFailed(path: path, reason: TextError.systemMessage()) }
+        guard let handle = gzopen(path, "rb") else { throw TextError.readFailed(path: path, reason: TextError.systemMessage()) }
+        gzbuffer(handle, UInt32(min(max(bufferSize, 8192), 1 << 20)))
         self.path = path
-        descriptor = fd
+        file = handle
         buffer = .allocate(capacity: bufferSize)
     }
 
     deinit {
-        close(descriptor)
+        gzclose(file)
         buffer.deallocate()
     }
 
@@ -113,7 +115,7 @@ public final class LineReader {
             buffer = larger
         }
         while true {
-            let got = read(descriptor, buffer.baseAddress! + end, buffer.count - end)
+            let got = Int(gzread(file, buffer.baseAddress! + end, UInt32(min(buffer.count - end, Int(Int32.max)))))
             if got > 0 {
                 end += got
                 return
@@ -122,8 +124,10 @@ public final class LineReader {
                 reachedEndOfFile = true
                 return
             }
-            if errno != EINTR {
-                throw TextError.readFailed(path: path, reason: TextError.systemMessage())
+            var zlibError: Int32 = 0
+            let message = gzerror(file, &zlibError).map { String(cString: $0) } ?? "read error"
+            if zlibError != Z_ERRNO || errno != EINTR {
+                throw TextError.readFailed(path: path, reason: zlibError == Z_ERRNO ? TextError.systemMessage() : message)
             }
         }
     }

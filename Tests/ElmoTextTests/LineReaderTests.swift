@@ -52,6 +52,22 @@ final class LineReaderTests: XCTestCase {
         }
     }
 
+    /// gzip input is inflated transparently (through zlib's gzread), with the same lines and line numbers.
+    func testGzipFilesReadTransparently() throws {
+        let dir = try makeTemporaryDirectory(self)
+        let text = "first line\n두 번째 줄\n\nlast"
+        let plain = try writeFile(dir, "corpus.txt", text)
+        let gzip = Process()
+        gzip.executableURL = URL(fileURLWithPath: "/bin/gzip")
+        gzip.arguments = ["-k", plain]
+        try gzip.run()
+        gzip.waitUntilExit()
+        XCTAssertEqual(gzip.terminationStatus, 0)
+        var lines: [String] = []
+        try LineReader(path: plain + ".gz").forEachLine { line, _ in lines.append(line) }
+        XCTAssertEqual(lines, ["first line", "두 번째 줄", "", "last"])
+    }
+
     func testMissingFileThrows() throws {
         let dir = try makeTemporaryDirectory(self)
         let missing = (dir as NSString).appendingPathComponent("missing.txt")

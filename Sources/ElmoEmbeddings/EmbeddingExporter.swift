@@ -1,0 +1,159 @@
+import ElmoBiLM
+import ElmoTensor
+import ElmoText
+import Foundation
+
+/// What `elmo embed` was asked to do.
+public struct EmbedSettings {
+    /// A text file (one sentence per line, whitespace tokens; `.gz` read transparently) or `-` for stdin.
+    public var input: String
+    public var output: String
+    public var layers: LayerSelection = .all
+    public var format: EmbeddingFormat = .hdf5
+    public var dtype: EmbeddingDType = .float32
+    public var batchSize: Int = 32
+    public var compress = false
+    /// Skip empty (or whitespace-only) lines, recording their numbers in the file, instead of failing.
+    public var skipEmpty = false
+    public var overwrite = false
+
+    public init(input: String, output: String) {
+        self.input = input
+        self.output = output
+    }
+}
+
+/// Input or output problems of `elmo embed`, each naming the file and line.
+public enum EmbedError: Error, CustomStringConvertible, Equatable {
+    case emptyLine(path: String, line: Int)
+    case outputExists(String)
+    case outputNotWritable(path: String, reason: String)
+    case emptyInput(String)
+
+    public var description: String {
+        switch self {
+        case let .emptyLine(path, line):
+            return "\(path):\(line): empty line (no tokens). Remove it, or pass --skip-empty to skip such lines (their numbers are recorded in the output)."
+        case .outputExists(let p): return "\(p) already exists. Pass --overwrite to replace it, or choose another --output."
+        case let .outputNotWritable(p, reason): return "Cannot write \(p): \(reason)."
+        case .emptyInput(let p): return "\(p) holds no sentences."
+        }
+    }
+}
+
+/// Streams sentences from the input through the embedder into an `EmbeddingWriter`, a chunk at a time, so memory
+/// stays flat however long the input is. Problems with the input or output are found before any embedding work.
+public final class EmbeddingExporter {
+    public let embedder: ContextualEmbedder
+    public let settings: EmbedSettings
+    /// Sentences per chunk read from the input (each chunk is bucketed by length, then written in input order).
+    public var chunkSize = 2048
+
+    public struct Summary {
+        public var sentences = 0
+        public var tokens = 0
+        public var skippedLines: [Int] = []
+        public var seconds = 0.0
+        public var writeSeconds = 0.0
+    }
+
+    public init(embedder: ContextualEmbedder, settings: EmbedSettings) {
+        self.embedder = embedder
+        self.settings = settings
+    }
+
+    var inputPath: String { settings.input == "-" ? "/dev/stdin" : settings.input }
+    var inputName: String { settings.input == "-" ? "<stdin>" : settings.input }
+
+    /// Checks the output location (exists without --overwrite, folder missing or read-only) before any work.
+    public static func checkOutput(_ path: String, overwrite: Bool) throws {
+        let manager = FileManager.default
+        if manager.fileExists(atPath: path) && !overwrite { throw EmbedError.outputExists(path) }
+        let folder = (path as NSString).deletingLastPathComponent
+        let dir = folder.isEmpty ? "." : folder
+        var isDirectory: ObjCBool = false
+        guard manager.fileExists(atPath: dir, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw EmbedError.outputNotWritable(path: path, reason: "the folder \(dir) does not exist")
+        }
+        guard manager.isWritableFile(atPath: dir) else {
+            throw EmbedError.outputNotWritable(path: path, reason: "the folder \(dir) is not writable")
+        }
+    }
+
+    /// Validates the whole input (UTF-8, empty lines) and counts its sentences, reading it once without keeping it.
+    /// Skipped for stdin, which can be read only once (problems then surface while embedding, before the file is finished).
+    func prescan() throws -> Int? {
+        guard settings.input != "-" else { return nil }
+        let reader = try LineReader(path: inputPath)
+        var count = 0
+        try reader.forEachLine { line, number in
+            if Corpus.tokens(of: line).isEmpty {
+                if !settings.skipEmpty { throw EmbedError.emptyLine(path: inputName, line: number) }
+            } else {
+                count += 1
+            }
+        }
+        if count == 0 { throw EmbedError.emptyInput(inputName) }
+        return count
+    }
+
+    @discardableResult
+    public func run(progress: ProgressLine? = nil) throws -> Summary {
+        try Self.checkOutput(settings.output, overwrite: settings.overwrite)
+        let total = try prescan()
+        let temporary = settings.output + ".partial-\(getpid())"
+        let writer: EmbeddingWriter = settings.format == .hdf5
+            ? try HDF5EmbeddingWriter(path: temporary, dtype: settings.dtype, compress: settings.compress)
+            : try NpzEmbeddingWriter(path: temporary, dtype: settings.dtype, compress: settings.compress)
+        var summary = Summary()
+        var sentenceToIndex: [String: String] = [:]
+        let started = Date()
+        do {
+            let reader = try LineReader(path: inputPath)
+            var chunk: [(line: Int, text: String, tokens: [String])] = []
+            func flush() throws {
+                guard !chunk.isEmpty else { return }
+                let embeddings = embedder.embed(chunk.map(\.tokens), batchSize: settings.batchSize)
+                let writeStart = Date()
+                for (item, embedding) in zip(chunk, embeddings) {
+                    let key = String(item.line - 1)
+                    try writer.write(key: key, embedding: settings.layers.select(embedding))
+                    sentenceToIndex[item.text] = key
+                    summary.tokens += item.tokens.count
+                }
+                summary.writeSeconds += Date().timeIntervalSince(writeStart)
+                summary.sentences += chunk.count
+                chunk.removeAll(keepingCapacity: true)
+                let elapsed = Date().timeIntervalSince(started)
+                let rate = Double(summary.sentences) / max(elapsed, 1e-9)
+                progress?.update(String(format: "%d sentences  %.0f sentences/s  %.0f tokens/s  ETA %@", summary.sentences, rate,
+                                        Double(summary.tokens) / max(elapsed, 1e-9),
+                                        total.map { ProgressLine.duration(Double($0 - summary.sentences) / max(rate, 1e-9)) } ?? "?"))
+            }
+            try reader.forEachLine { line, number in
+                let tokens = Corpus.tokens(of: line)
+                if tokens.isEmpty {
+                    guard settings.skipEmpty else { throw EmbedError.emptyLine(path: inputName, line: number) }
+                    summary.skippedLines.append(number)
+                    return
+                }
+                chunk.append((number, line.trimmingCharacters(in: .whitespacesAndNewlines), tokens))
+                if chunk.count >= chunkSize { try flush() }
+            }
+            try flush()
+            if summary.sentences == 0 { throw EmbedError.emptyInput(inputName) }
+            let json = try JSONSerialization.data(withJSONObject: sentenceToIndex, options: [.sortedKeys])
+            try writer.finish(sentenceToIndex: String(decoding: json, as: UTF8.self), skippedLines: summary.skippedLines)
+            if settings.overwrite { try? FileManager.default.removeItem(atPath: settings.output) }
+            guard rename(temporary, settings.output) == 0 else {
+                throw EmbedError.outputNotWritable(path: settings.output, reason: String(cString: strerror(errno)))
+            }
+        } catch {
+            try? FileManager.default.removeItem(atPath: temporary)
+            throw error
+        }
+        progress?.finish()
+        summary.seconds = Date().timeIntervalSince(started)
+        return summary
+    }
+}
