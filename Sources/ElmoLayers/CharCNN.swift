@@ -81,9 +81,9 @@ public enum CharCNNConfigError: Error, CustomStringConvertible, Equatable {
 /// saves N·P_k·count_k additions.
 ///
 /// The convolution runs through per-offset lookup tables (`Kernels.charConvolutionMax`): D times fewer
-/// operations than im2col + gemm. Backward only touches the winning positions. Ties (equal windows, e.g. runs of
-/// padding) go to the first position; since tied windows hold the same characters, every parameter gradient is the
-/// same however a tie is split (PyTorch's `amax` splits it evenly).
+/// operations than im2col + gemm. Backward only touches the winning positions. A tie goes to the first position;
+/// in practice ties come from identical windows (runs of padding), which give every parameter the same gradient
+/// however the tie is split (PyTorch's `amax` splits it evenly), so the gradients match the reference's.
 ///
 /// - Parameters:
 ///   - `characterEmbedding`: `[V, D]`, padding index 0, named `"\(name)/char_embed/weight"`.
