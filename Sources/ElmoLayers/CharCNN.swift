@@ -87,8 +87,8 @@ public enum CharCNNConfigError: Error, CustomStringConvertible, Equatable {
 ///
 /// - Parameters:
 ///   - `characterEmbedding`: `[V, D]`, padding index 0, named `"\(name)/char_embed/weight"`.
-///   - `convolutions[k]`: `[w_k·D, count_k]` with row `offset·D + d` (PyTorch's `Conv1d.weight[c, d, offset]`
-///     transposed), named `"\(name)/conv_\(k)/weight"`; `convolutionBiases[k]`: `[count_k]`, `".../bias"`.
+///   - `convolutions[k]`: `[w_k·D, count_k]` with row `offset·D + d`, i.e. `K[offset·D + d, c]` is PyTorch's
+///     `Conv1d.weight[c, d, offset]` (bilm-tf's `W_cnn_k[0, offset, d, c]`), named `"\(name)/conv_\(k)/weight"`; `convolutionBiases[k]`: `[count_k]`, `".../bias"`.
 ///     Both initialised as PyTorch's `Conv1d` default, uniform in ±1/√(w_k·D).
 public final class CharCNN: Layer {
     public let config: CharCNNConfig
