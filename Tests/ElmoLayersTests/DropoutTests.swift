@@ -1,0 +1,60 @@
+import ElmoLayers
+import ElmoTensor
+import XCTest
+import _TestSupport
+
+final class DropoutTests: XCTestCase {
+    func testInactiveIsIdentity() {
+        var rng = RandomGenerator(seed: 1)
+        let x = Tensor.gaussian([3, 4], std: 1, rng: &rng)
+        let before = rng
+        var cache = Dropout.Cache()
+        XCTAssertEqual(Dropout(probability: 0.5).forward(x, training: false, rng: &rng, cache: &cache), x)
+        XCTAssertTrue(cache.mask.isEmpty)
+        XCTAssertEqual(Dropout(probability: 0).forward(x, training: true, rng: &rng, cache: &cache), x)
+        XCTAssertEqual(rng, before, "inactive dropout must not draw random numbers")
+        let dy = Tensor.gaussian([3, 4], std: 1, rng: &rng)
+        XCTAssertEqual(Dropout(probability: 0.5).backward(dy, cache: cache), dy)
+    }
+
+    func testDropsAboutPAndScalesTheRest() {
+        var rng = RandomGenerator(seed: 2)
+        let x = Tensor(shape: [100, 100], repeating: 2)
+        var cache = Dropout.Cache()
+        let y = Dropout(probability: 0.25).forward(x, training: true, rng: &rng, cache: &cache)
+        let zeros = y.data.filter { $0 == 0 }.count
+        XCTAssertEqual(Double(zeros) / 10_000, 0.25, accuracy: 0.02)
+        XCTAssertTrue(y.data.allSatisfy { $0 == 0 || abs($0 - 2 / 0.75) < 1e-6 }, "kept values must be x / (1 - p)")
+    }
+
+    func testSameSeedGivesSameMask() {
+        let x = Tensor(shape: [50], repeating: 1)
+        var a = RandomGenerator(seed: 9), b = RandomGenerator(seed: 9)
+        var ca = Dropout.Cache(), cb = Dropout.Cache()
+        let dropout = Dropout(probability: 0.5)
+        XCTAssertEqual(dropout.forward(x, training: true, rng: &a, cache: &ca),
+                       dropout.forward(x, training: true, rng: &b, cache: &cb))
+    }
+
+    func testGradientMatchesFiniteDifferences() {
+        var rng = RandomGenerator(seed: 6)
+        let dropout = Dropout(probability: 0.3)
+        var x = Tensor.gaussian([4, 5], std: 1, rng: &rng)
+        let w = Tensor.gaussian([4, 5], std: 1, rng: &rng)
+        let maskSeed: UInt64 = 77
+        // Every pass draws its mask from the same seed, so the mask is fixed and the loss is linear in x.
+        func loss(_ input: Tensor) -> Double {
+            var maskRng = RandomGenerator(seed: maskSeed)
+            var cache = Dropout.Cache()
+            return GradientCheck.project(dropout.forward(input, training: true, rng: &maskRng, cache: &cache), w)
+        }
+        var maskRng = RandomGenerator(seed: maskSeed)
+        var cache = Dropout.Cache()
+        _ = dropout.forward(x, training: true, rng: &maskRng, cache: &cache)
+        XCTAssertTrue(cache.mask.contains(0) && cache.mask.contains { $0 > 1 }, "the check needs dropped and kept elements")
+        let dx = dropout.backward(w, cache: cache)
+        let idx = Array(0..<x.count)
+        GradientCheck.assertClose(idx.map { Double(dx.data[$0]) },
+                                  GradientCheck.numeric(&x, indices: idx, epsilon: 1e-2, loss: loss), "dx")
+    }
+}
