@@ -68,7 +68,7 @@ public final class CRF: Layer {
                     let L = lengths[b]
                     let eb = e + b * T * K, alpha = alphaBuffer.baseAddress! + b * T * K
                     for j in 0..<K { alpha[j] = tables.start[j] + Double(eb[j]) }
-                    for t in 1..<max(L, 1) {
+                    for t in 1..<L {
                         // α[t, j] = log Σ_i exp(α[t−1, i] + transitions[i, j]) + e[t, j]
                         let previous = alpha + (t - 1) * K, current = alpha + t * K
                         let shift = exponentiateShifted(previous, weights, K)
@@ -106,7 +106,7 @@ public final class CRF: Layer {
         defer { scratch.deallocate() }
         let beta = scratch, u = scratch + T * K, left = u + K, right = left + K
         let dTransitions = right + K, dStart = dTransitions + K * K, dEnd = dStart + K
-        (dTransitions).initialize(repeating: 0, count: K * K + 2 * K)
+        dTransitions.initialize(repeating: 0, count: K * K + 2 * K)
         let s = Double(scale)
         emissions.withPointer { e in
             cache.alphas.withUnsafeBufferPointer { alphaBuffer in
@@ -142,7 +142,7 @@ public final class CRF: Layer {
                         dEnd[gold[L - 1]] -= 1
                         // Pair marginals P(y_{t−1} = i, y_t = j) = exp(α[t−1, i] + transitions[i, j] + e[t, j] + β[t, j] − log Z),
                         // factored as left[i] · exp(transitions[i, j] − rowMax[i]) · right[j] · exp(shifts − log Z).
-                        for t in 1..<max(L, 1) {
+                        for t in 1..<L {
                             for j in 0..<K { u[j] = Double(eb[t * K + j]) + beta[t * K + j] }
                             let rightShift = exponentiateShifted(u, right, K)
                             let previous = alpha + (t - 1) * K
@@ -179,41 +179,39 @@ public final class CRF: Layer {
     /// Ties go to the lower tag index.
     public func viterbi(emissions: Tensor, lengths: [Int], constraints: CRFConstraints? = nil) -> [[Int32]] {
         let (B, T, K) = checkShapes(emissions, lengths)
-        let tables = TransitionTables(self)
-        // Transposed ([to, from]) decode scores, so the inner loop over "from" is contiguous; −∞ where forbidden.
-        var decode = [Double](repeating: 0, count: K * K)
-        var start = Array(UnsafeBufferPointer(start: tables.start, count: K))
-        var end = Array(UnsafeBufferPointer(start: tables.end, count: K))
         if let constraints {
             precondition(constraints.allowed.count == K && constraints.allowed.allSatisfy({ $0.count == K })
                          && constraints.allowedStart.count == K && constraints.allowedEnd.count == K,
                          "CRF constraints must be [\(K)][\(K)] plus \(K) start and \(K) end flags, but are "
                             + "\(constraints.allowed.count) rows, \(constraints.allowedStart.count) starts, \(constraints.allowedEnd.count) ends.")
         }
+        let tables = TransitionTables(self)
+        let scratch = UnsafeMutablePointer<Double>.allocate(capacity: K * K + 4 * K)
+        let backpointers = UnsafeMutablePointer<Int32>.allocate(capacity: T * K)
+        defer { scratch.deallocate(); backpointers.deallocate() }
+        // decode is transposed ([to, from]) so the inner loop over "from" is contiguous; −∞ where forbidden.
+        let decode = scratch, start = scratch + K * K, end = start + K
+        var score = end + K, next = score + K
         for i in 0..<K {
             for j in 0..<K {
                 decode[j * K + i] = constraints?.allowed[i][j] == false ? -.infinity : tables.scores[i * K + j]
             }
-            if constraints?.allowedStart[i] == false { start[i] = -.infinity }
-            if constraints?.allowedEnd[i] == false { end[i] = -.infinity }
+            start[i] = constraints?.allowedStart[i] == false ? -.infinity : tables.start[i]
+            end[i] = constraints?.allowedEnd[i] == false ? -.infinity : tables.end[i]
         }
         var paths: [[Int32]] = []
         paths.reserveCapacity(B)
-        var score = [Double](repeating: 0, count: K), next = [Double](repeating: 0, count: K)
-        var backpointers = [Int32](repeating: 0, count: T * K)
         emissions.withPointer { e in
             for b in 0..<B {
                 let L = lengths[b], eb = e + b * T * K
                 for j in 0..<K { score[j] = start[j] + Double(eb[j]) }
-                for t in 1..<max(L, 1) {
+                for t in 1..<L {
                     for j in 0..<K {
+                        let column = decode + j * K
                         var best = -Double.infinity, argBest: Int32 = 0
-                        decode.withUnsafeBufferPointer { d in
-                            let column = d.baseAddress! + j * K
-                            for i in 0..<K where score[i] + column[i] > best {
-                                best = score[i] + column[i]
-                                argBest = Int32(i)
-                            }
+                        for i in 0..<K where score[i] + column[i] > best {
+                            best = score[i] + column[i]
+                            argBest = Int32(i)
                         }
                         next[j] = best + Double(eb[t * K + j])
                         backpointers[t * K + j] = argBest
@@ -273,7 +271,7 @@ public final class CRF: Layer {
         let K = tagCount
         var previous = Int(tags[offset])
         var score = tables.start[previous] + Double(e[previous])
-        for t in 1..<max(length, 1) {
+        for t in 1..<length {
             let tag = Int(tags[offset + t])
             score += tables.scores[previous * K + tag] + Double(e[t * K + tag])
             previous = tag

@@ -79,6 +79,38 @@ final class CRFTests: XCTestCase {
         }
     }
 
+    func testUnderflowingForwardStepFallsBackToExactSum() {
+        // Tag 0 leads at t = 0 but moving to tag 1 costs 1000; tag 1 is 1000 nats behind. The shifted sum into
+        // tag 1 at t = 1 underflows to 0, yet its emission of 2000 makes that state carry all of log Z:
+        // two ways into it (−1000 each), +2000, then two free last tags: log Z = 1000 + 2·log 2 (brute force below).
+        var rng = RandomGenerator(seed: 13)
+        let crf = CRF(tagCount: 2, name: "crf", rng: &rng)
+        crf.transitions.value = Tensor(shape: [2, 2], data: [0, -1000, 0, 0])
+        crf.startTransitions.value = Tensor(zeros: [2])
+        crf.endTransitions.value = Tensor(zeros: [2])
+        var emissions = Tensor(shape: [1, 3, 2], data: [0, -1000, 0, 2000, 0, 0])
+        let tags: [Int32] = [0, 0, 0]
+        func loss(_ input: Tensor) -> Double {
+            var cache = CRF.Cache()
+            return crf.negativeLogLikelihood(emissions: input, tags: tags, lengths: [3], cache: &cache)
+        }
+        var cache = CRF.Cache()
+        let nll = crf.negativeLogLikelihood(emissions: emissions, tags: tags, lengths: [3], cache: &cache)
+        let logZ = bruteForceLogZ(crf, emissions, 0, 3)
+        XCTAssertEqual(cache.logPartitions[0], logZ, accuracy: 1e-9 * abs(logZ))
+        XCTAssertEqual(nll, logZ, accuracy: 1e-9 * abs(logZ), "the gold path scores 0")
+        crf.zeroGradients()
+        let dE = crf.backward(scale: 1, cache: cache)
+        let all = Array(0..<emissions.count)
+        GradientCheck.assertClose(all.map { Double(dE.data[$0]) },
+                                  GradientCheck.numeric(&emissions, indices: all, epsilon: 1e-2, loss: loss),
+                                  rtol: 1e-2, atol: 1e-4, "dEmissions")
+        let idx = Array(0..<4)
+        GradientCheck.assertClose(idx.map { Double(crf.transitions.gradient.data[$0]) },
+                                  GradientCheck.numeric(crf.transitions, indices: idx, epsilon: 1e-2) { loss(emissions) },
+                                  rtol: 1e-2, atol: 1e-4, "dTransitions")
+    }
+
     func testGradientsMatchFiniteDifferences() {
         let crf = makeCRF(tagCount: 4, seed: 5, spread: 0.7)
         var rng = RandomGenerator(seed: 6)
