@@ -1,1 +1,0 @@
-// ElmoOptim: see DESIGN.md for what this module holds.
