@@ -1,1 +1,0 @@
-// ElmoBiLM: see DESIGN.md for what this module holds.
