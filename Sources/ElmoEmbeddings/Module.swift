@@ -1,1 +1,0 @@
-// ElmoEmbeddings: see DESIGN.md for what this module holds.
