@@ -40,6 +40,7 @@ final class NpzNumpyInteropTests: XCTestCase {
             try writer.add("step", int64: [Int64.min, 42], shape: [2])
             try writer.add("rng", uint64: [UInt64.max, 7, 8, 9, 10, 11], shape: [2, 3])
             try writer.add("config.json", bytes: Array(#"{"note": "naïve"}"#.utf8))
+            try writer.add("émbeddings/wörds", tensor: Tensor(shape: [1], data: [2]))   // UTF-8 name flag
             try writer.finish()
 
             let script = """
@@ -47,7 +48,7 @@ final class NpzNumpyInteropTests: XCTestCase {
             path = sys.argv[1]
             assert zipfile.ZipFile(path).testzip() is None
             z = np.load(path)
-            assert z.files == ['scalar', 'vector', 'lstm/cube', 'step', 'rng', 'config.json'], z.files
+            assert z.files == ['scalar', 'vector', 'lstm/cube', 'step', 'rng', 'config.json', 'émbeddings/wörds'], z.files
             s = z['scalar']; assert s.dtype == np.float32 and s.shape == () and s == np.float32(1) / np.float32(3), s
             v = z['vector']; assert v.dtype == '<f4' and v.shape == (3,)
             assert v.tobytes() == np.array([-0.0, 1e-45, 3.4028235e38], dtype='<f4').tobytes(), v
@@ -56,6 +57,7 @@ final class NpzNumpyInteropTests: XCTestCase {
             i = z['step']; assert i.dtype == '<i8' and i.tolist() == [-2**63, 42], i
             u = z['rng']; assert u.dtype == '<u8' and u.shape == (2, 3) and u.tolist() == [[2**64 - 1, 7, 8], [9, 10, 11]], u
             assert json.loads(z['config.json']) == {'note': 'naïve'}
+            assert z['émbeddings/wörds'].tolist() == [2.0]
             print('ok')
             """
             XCTAssertEqual(try runNumpyScript(script, [path]), "ok\n", "level \(level)")

@@ -115,6 +115,14 @@ final class NpzTests: XCTestCase {
                 XCTAssertTrue(reason.contains("truncated"), reason)
             }
         }
+        var zip64 = full   // a ZIP64 end-of-central-directory locator in front of the end record
+        zip64.insert(contentsOf: [0x50, 0x4B, 0x06, 0x07] + [UInt8](repeating: 0, count: 16), at: full.count - 22)
+        let big = "\(folder)/zip64.npz"
+        try zip64.write(to: URL(fileURLWithPath: big))
+        XCTAssertThrowsError(try NpzReader(path: big)) { error in
+            guard case CheckpointError.corruptArchive(big, let reason) = error else { return XCTFail("got \(error)") }
+            XCTAssertTrue(reason.contains("ZIP64"), reason)
+        }
         let text = "\(folder)/notes.npz"
         try Data("just some text, long enough to search for an end record".utf8).write(to: URL(fileURLWithPath: text))
         XCTAssertThrowsError(try NpzReader(path: text)) { XCTAssertEqual($0 as? CheckpointError, .notAZip(path: text)) }
