@@ -61,6 +61,13 @@ public final class NpzWriter {
         try tensor.data.withUnsafeBytes { try addMember("\(name).npy", header: header, body: $0) }
     }
 
+    /// Adds `"\(name).npy"`: `tensor` rounded to `'<f2'` (half the size, for exported embeddings).
+    public func add(_ name: String, float16 tensor: Tensor) throws {
+        let header = NpyFormat.encodeHeader(dtype: .float16, shape: tensor.shape)
+        let halves = tensor.data.map { Float16($0) }
+        try halves.withUnsafeBytes { try addMember("\(name).npy", header: header, body: $0) }
+    }
+
     /// Adds `"\(name).npy"`: `int64` as `'<i8'` with `shape`.
     public func add(_ name: String, int64: [Int64], shape: [Int]) throws {
         precondition(shape.reduce(1, *) == int64.count, "Shape \(shape) holds \(shape.reduce(1, *)) elements, but \(int64.count) were given for '\(name)'.")
