@@ -1,1 +1,0 @@
-// ElmoText: see DESIGN.md for what this module holds.
