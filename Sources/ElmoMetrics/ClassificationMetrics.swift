@@ -30,7 +30,8 @@ public struct ClassificationReport: Codable, Equatable {
 
     public init(gold: [String], predicted: [String], labels: [String]) {
         precondition(gold.count == predicted.count,
-                     "ClassificationReport needs one prediction per example, got \(gold.count) gold and \(predicted.count) predicted.")
+                     "ClassificationReport needs one prediction per example, "
+                     + "got \(gold.count) gold and \(predicted.count) predicted.")
         let extra = Set(gold + predicted).subtracting(labels).sorted()
         var allLabels: [String] = []
         for label in labels + extra where !allLabels.contains(label) { allLabels.append(label) }

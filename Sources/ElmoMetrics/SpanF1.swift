@@ -2,10 +2,12 @@ import ElmoText
 import Foundation
 
 /// Chunk-level precision, recall and F1, computed as conlleval does (so numbers compare with published
-/// CoNLL results): chunks come from `SpanDecoder` (conlleval's chunk decoding), a predicted chunk is correct when
-/// a gold chunk has the same type, start and end; precision = correct / found, recall = correct / gold,
-/// FB1 = 2PR/(P+R), all in percent; accuracy = tokens whose full tag matches / all tokens (`O` included).
-/// Sentences are independent (every chunk ends at its sentence's end).
+/// CoNLL results): chunk boundaries are `SpanDecoder`'s (conlleval's `startOfChunk` / `endOfChunk`), a predicted
+/// chunk is correct when a gold chunk has the same type, start and end; precision = correct / found,
+/// recall = correct / gold, FB1 = 2PR/(P+R), all in percent; accuracy = tokens whose full tag matches / all
+/// tokens (`O` included). The counting is conlleval's own state machine rather than a comparison of span sets:
+/// the two agree on every tag sequence made of `O`, `B-`, `I-`, `E-`, `S-` tags, and the state machine also
+/// matches conlleval on odd tags (`.`, tags without a type) where a chunk can start before the previous one ends.
 public struct SpanF1Report: Codable, Equatable {
     public struct TypeScores: Codable, Equatable {
         public var type: String
@@ -36,27 +38,50 @@ public struct SpanF1Report: Codable, Equatable {
     ///   - gold: per sentence, the gold tags.
     ///   - predicted: per sentence, the predicted tags (same lengths as `gold`).
     public init(gold: [[String]], predicted: [[String]]) {
-        precondition(gold.count == predicted.count,
-                     "SpanF1Report needs predictions for every sentence, got \(gold.count) gold and \(predicted.count) predicted sentences.")
+        precondition(gold.count == predicted.count, "SpanF1Report needs predictions for every sentence, "
+                     + "got \(gold.count) gold and \(predicted.count) predicted sentences.")
         var tokens = 0
         var correctTags = 0
         var goldByType: [String: Int] = [:]
         var foundByType: [String: Int] = [:]
         var correctByType: [String: Int] = [:]
+        // conlleval's correct-chunk state machine, run over all sentences as one stream with an `O O` boundary
+        // token after each (as conlleval reads a file), so that even ill-formed input counts exactly as there.
+        var inCorrect = false
+        var lastGold: (prefix: Substring, type: Substring) = ("O", "")
+        var lastPredicted = lastGold
+        func step(_ goldTag: (prefix: Substring, type: Substring),
+                  _ predictedTag: (prefix: Substring, type: Substring)) {
+            let goldEnds = SpanDecoder.endOfChunk(previous: lastGold, current: goldTag)
+            let predictedEnds = SpanDecoder.endOfChunk(previous: lastPredicted, current: predictedTag)
+            if inCorrect {
+                if goldEnds && predictedEnds && lastGold.type == lastPredicted.type {
+                    inCorrect = false
+                    correctByType[String(lastGold.type), default: 0] += 1
+                } else if goldEnds != predictedEnds || goldTag.type != predictedTag.type {
+                    inCorrect = false
+                }
+            }
+            let goldStarts = SpanDecoder.startOfChunk(previous: lastGold, current: goldTag)
+            let predictedStarts = SpanDecoder.startOfChunk(previous: lastPredicted, current: predictedTag)
+            if goldStarts && predictedStarts && goldTag.type == predictedTag.type { inCorrect = true }
+            if goldStarts { goldByType[String(goldTag.type), default: 0] += 1 }
+            if predictedStarts { foundByType[String(predictedTag.type), default: 0] += 1 }
+            (lastGold, lastPredicted) = (goldTag, predictedTag)
+        }
         for (sentence, (goldTags, predictedTags)) in zip(gold, predicted).enumerated() {
             precondition(goldTags.count == predictedTags.count,
                          "Sentence \(sentence) has \(goldTags.count) gold tags but \(predictedTags.count) predicted.")
             tokens += goldTags.count
-            correctTags += zip(goldTags, predictedTags).reduce(0) { $0 + ($1.0 == $1.1 ? 1 : 0) }
-            let goldSpans = SpanDecoder.spans(goldTags)
-            let predictedSpans = SpanDecoder.spans(predictedTags)
-            let goldSet = Set(goldSpans)
-            for span in goldSpans { goldByType[span.type, default: 0] += 1 }
-            for span in predictedSpans {
-                foundByType[span.type, default: 0] += 1
-                if goldSet.contains(span) { correctByType[span.type, default: 0] += 1 }
+            for (goldTag, predictedTag) in zip(goldTags, predictedTags) {
+                let (goldSplit, predictedSplit) = (SpanDecoder.split(goldTag), SpanDecoder.split(predictedTag))
+                // conlleval compares prefix and type, not the raw strings.
+                if goldSplit == predictedSplit { correctTags += 1 }
+                step(goldSplit, predictedSplit)
             }
+            step(("O", ""), ("O", ""))
         }
+        if inCorrect { correctByType[String(lastGold.type), default: 0] += 1 }
         let types = Set(goldByType.keys).union(foundByType.keys)
             .sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
         perType = types.map { type in

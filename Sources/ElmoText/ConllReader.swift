@@ -66,8 +66,10 @@ public struct ConllReader {
             if layout == nil {
                 let token = tokenColumn < 0 ? fields.count + tokenColumn : tokenColumn
                 let tag = tagColumn < 0 ? fields.count + tagColumn : tagColumn
-                for (given, resolved) in [(tokenColumn, token), (tagColumn, tag)] where !fields.indices.contains(resolved) {
-                    throw DataError.columnOutOfRange(path: path, line: index + 1, column: given, columnCount: fields.count)
+                for (given, resolved) in [(tokenColumn, token), (tagColumn, tag)]
+                    where !fields.indices.contains(resolved) {
+                    throw DataError.columnOutOfRange(path: path, line: index + 1, column: given,
+                                                     columnCount: fields.count)
                 }
                 layout = (fields.count, index + 1, token, tag)
             }
@@ -107,7 +109,8 @@ public struct ConllReader {
             case .range, .emptyNode:
                 continue
             case .word, nil:
-                throw DataError.malformedConlluID(path: path, line: lineNumber, id: String(fields[0]), expected: expected)
+                throw DataError.malformedConlluID(path: path, line: lineNumber, id: String(fields[0]),
+                                                  expected: expected)
             }
         }
         builder.finishSentence()

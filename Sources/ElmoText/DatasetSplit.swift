@@ -8,7 +8,8 @@ public enum DatasetSplit {
                                 fractions: (train: Double, dev: Double) = (0.8, 0.1))
         -> (train: [T], dev: [T], test: [T]) {
         precondition(fractions.train >= 0 && fractions.dev >= 0 && fractions.train + fractions.dev <= 1,
-                     "Split fractions must be non-negative with train + dev <= 1, got train \(fractions.train), dev \(fractions.dev).")
+                     "Split fractions must be non-negative with train + dev <= 1, "
+                     + "got train \(fractions.train), dev \(fractions.dev).")
         let shuffledItems = shuffled(items, seed: seed)
         let trainCount = Int((Double(items.count) * fractions.train).rounded())
         let devCount = min(Int((Double(items.count) * fractions.dev).rounded()), items.count - trainCount)

@@ -50,12 +50,13 @@ public enum SpanDecoder {
     }
 
     /// conlleval's `/^([^-]*)-(.*)$/`: prefix before the first `-`, type after it; no `-` → the whole tag, type "".
-    static func split(_ tag: String) -> (prefix: Substring, type: Substring) {
+    public static func split(_ tag: String) -> (prefix: Substring, type: Substring) {
         guard let dash = tag.firstIndex(of: "-") else { return (tag[...], "") }
         return (tag[..<dash], tag[tag.index(after: dash)...])
     }
 
-    static func endOfChunk(previous: (prefix: Substring, type: Substring),
+    /// conlleval's `endOfChunk`: whether a chunk ends between `previous` and `current` (extended for E-/S-).
+    public static func endOfChunk(previous: (prefix: Substring, type: Substring),
                            current: (prefix: Substring, type: Substring)) -> Bool {
         switch (previous.prefix, current.prefix) {
         case ("E", _), ("S", _), ("[", _), ("]", _): return true
@@ -64,7 +65,8 @@ public enum SpanDecoder {
         }
     }
 
-    static func startOfChunk(previous: (prefix: Substring, type: Substring),
+    /// conlleval's `startOfChunk`: whether a chunk starts at `current` (extended for E-/S-).
+    public static func startOfChunk(previous: (prefix: Substring, type: Substring),
                              current: (prefix: Substring, type: Substring)) -> Bool {
         switch (previous.prefix, current.prefix) {
         case (_, "B"), (_, "S"), (_, "["), (_, "]"): return true

@@ -83,7 +83,8 @@ public enum TagScheme: String, CaseIterable, Codable {
         if !isAllowedStart(first) {
             throw DataError.invalidTransition(from: nil, to: first, position: 0, scheme: rawValue)
         }
-        for position in tags.indices.dropFirst() where !isAllowedTransition(from: tags[position - 1], to: tags[position]) {
+        for position in tags.indices.dropFirst()
+            where !isAllowedTransition(from: tags[position - 1], to: tags[position]) {
             throw DataError.invalidTransition(from: tags[position - 1], to: tags[position], position: position,
                                               scheme: rawValue)
         }
@@ -92,10 +93,14 @@ public enum TagScheme: String, CaseIterable, Codable {
         }
     }
 
-    /// The chunks of a valid tag sequence (validated first, so that a file in another scheme fails loudly
-    /// instead of decoding to different spans).
+    /// The chunks of a tag sequence. Every tag must be of the scheme's forms (else `DataError.invalidTag`), but
+    /// transitions are read leniently, the way conlleval scores them (e.g. a BIO `I-X` after `O` starts a chunk):
+    /// real corpora have the odd ill-formed sequence (CoNLL-2002 Spanish has one per file), and converting it
+    /// as the evaluation reads it keeps training and scoring consistent. Use `validate` for a strict check.
     public func spans(_ tags: [String]) throws -> [Span] {
-        try validate(tags)
+        for (position, tag) in tags.enumerated() where !isValidTag(tag) {
+            throw DataError.invalidTag(tag: tag, position: position, scheme: rawValue)
+        }
         return SpanDecoder.spans(tags)
     }
 
@@ -129,7 +134,8 @@ public enum TagScheme: String, CaseIterable, Codable {
         return tags
     }
 
-    /// Re-tags a sentence from one scheme to another through its spans; throws if `tags` is not valid in `from`.
+    /// Re-tags a sentence from one scheme to another through its spans (see `spans` for how ill-formed
+    /// transitions are read); throws if a tag is not of `from`'s forms.
     public static func convert(_ tags: [String], from: TagScheme, to: TagScheme) throws -> [String] {
         to.tags(for: try from.spans(tags), count: tags.count)
     }

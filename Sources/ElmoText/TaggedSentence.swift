@@ -6,7 +6,8 @@ public struct TaggedSentence: Equatable {
     public var line: Int
 
     public init(tokens: [String], tags: [String], line: Int) {
-        precondition(tokens.count == tags.count, "TaggedSentence needs one tag per token, got \(tokens.count) tokens and \(tags.count) tags.")
+        precondition(tokens.count == tags.count,
+                     "TaggedSentence needs one tag per token, got \(tokens.count) tokens and \(tags.count) tags.")
         self.tokens = tokens
         self.tags = tags
         self.line = line

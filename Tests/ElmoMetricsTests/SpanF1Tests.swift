@@ -11,7 +11,8 @@ final class SpanF1Tests: XCTestCase {
     // gold 5, found 6, correct 2: precision 33.33, recall 40.00, FB1 = 2·(1/3)·0.4/(1/3+0.4) = 36.36;
     // tags equal at 1, 2 | 0, 2 | 1 → 5 of 12 tokens = 41.67%.
     let gold = [["B-PER", "I-PER", "O", "B-LOC", "I-LOC", "I-LOC"], ["B-ORG", "B-ORG", "O", "I-MISC"], ["O", "O"]]
-    let predicted = [["I-PER", "I-PER", "O", "I-LOC", "I-ORG", "I-ORG"], ["B-ORG", "I-ORG", "O", "B-MISC"], ["B-PER", "O"]]
+    let predicted = [["I-PER", "I-PER", "O", "I-LOC", "I-ORG", "I-ORG"], ["B-ORG", "I-ORG", "O", "B-MISC"],
+                     ["B-PER", "O"]]
     let expectedTable = """
         processed 12 tokens with 5 phrases; found: 6 phrases; correct: 2.
         accuracy:  41.67%; precision:  33.33%; recall:  40.00%; FB1:  36.36
@@ -37,6 +38,16 @@ final class SpanF1Tests: XCTestCase {
 
     func testConllevalTableMatchesConllevalOutput() {
         XCTAssertEqual(SpanF1Report(gold: gold, predicted: predicted).conllevalTable, expectedTable)
+    }
+
+    func testOddTagsCountAsConllevalCountsThem() {
+        // conlleval.pl prints "found: 3 phrases; correct: 1." here: the untyped chunk opened by the bare `I` is
+        // never ended (`.` after it is not an end) before I-PER starts, so conlleval does not count it as
+        // correct even though gold and prediction agree; span-set intersection would say 2.
+        let report = SpanF1Report(gold: [["I", ".", "I-PER", "O"], ["B-LOC", "I-LOC"]],
+                                  predicted: [["I", ".", "I-PER", "O"], ["B-LOC", "."]])
+        XCTAssertEqual([report.goldPhrases, report.foundPhrases, report.correctPhrases], [3, 3, 1])
+        XCTAssertEqual(report.correctTags, 5)
     }
 
     func testPerfectAndEmpty() {

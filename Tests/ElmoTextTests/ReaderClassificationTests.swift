@@ -14,7 +14,8 @@ final class ReaderClassificationTests: XCTestCase {
 
     func testHeaderColumnsByNameAndByIndex() throws {
         let path = try temporaryFile("id\ttext\tlabel\n7\tgood one\tpos\n8\tbad\tneg\n")
-        let byName = try ClassificationReader(labelColumn: "label", textColumn: "text", hasHeader: true).read(path: path)
+        let byName = try ClassificationReader(labelColumn: "label", textColumn: "text", hasHeader: true)
+            .read(path: path)
         XCTAssertEqual(byName, [LabeledSentence(label: "pos", tokens: ["good", "one"], line: 2),
                                 LabeledSentence(label: "neg", tokens: ["bad"], line: 3)])
         let byIndex = try ClassificationReader(labelColumn: "2", textColumn: "1", hasHeader: true).read(path: path)

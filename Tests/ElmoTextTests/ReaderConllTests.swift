@@ -76,7 +76,8 @@ final class ReaderConllTests: XCTestCase {
 
     func testConlluMalformedIDNamesLine() throws {
         for badID in ["x", "1-", "2.", "-1", "3"] {
-            let path = try temporaryFile("1\tA\ta\tDET\tDT\t_\t0\troot\t_\t_\n\(badID)\tB\tb\tNOUN\tNN\t_\t1\tdep\t_\t_\n")
+            let path = try temporaryFile("1\tA\ta\tDET\tDT\t_\t0\troot\t_\t_\n"
+                                         + "\(badID)\tB\tb\tNOUN\tNN\t_\t1\tdep\t_\t_\n")
             assertThrows(try ConllReader(format: .conllu).read(path: path),
                          .malformedConlluID(path: path, line: 2, id: badID, expected: 2), mentions: ["\(path):2"])
         }

@@ -61,7 +61,13 @@ final class TagSchemeTests: XCTestCase {
                      .invalidTag(tag: "B-", position: 0, scheme: "bioes"), mentions: ["'B-'"])
     }
 
-    func testInvalidTransitionsAreRefused() {
+    func testConversionReadsIllFormedTransitionsAsConllevalDoes() throws {
+        XCTAssertEqual(try TagScheme.convert(["O", "I-PER", "I-LOC", "I-LOC"], from: .bio, to: .bioes),
+                       ["O", "S-PER", "B-LOC", "E-LOC"])
+        XCTAssertEqual(try TagScheme.convert(["B-PER", "O", "E-LOC"], from: .bioes, to: .bio), ["B-PER", "O", "B-LOC"])
+    }
+
+    func testValidateRefusesInvalidTransitions() {
         assertThrows(try TagScheme.bio.validate(["O", "I-PER"]),
                      .invalidTransition(from: "O", to: "I-PER", position: 1, scheme: "bio"), mentions: ["'I-PER'"])
         assertThrows(try TagScheme.bio.validate(["I-PER"]),
