@@ -107,7 +107,9 @@ public struct SpanF1Report: Codable, Equatable {
         return (precision, recall, f1)
     }
 
-    /// The report exactly as conlleval.pl prints it (same `printf` formats, same line order).
+    /// The report exactly as conlleval.pl prints it (same `printf` formats, same line order). One exception:
+    /// conlleval.pl prints the line of the untyped chunk type (from tags without `-TYPE`) twice when it occurs in
+    /// both gold and predictions; this prints it once.
     public var conllevalTable: String {
         func percent(_ value: Double) -> String { String(format: "%6.2f", value) }
         var text = "processed \(tokens) tokens with \(goldPhrases) phrases; "

@@ -15,7 +15,20 @@ enum DataFile {
     /// The file's lines without their terminators (`\n` or `\r\n`); element `i` is line `i + 1`.
     /// A final newline does not make an extra empty line.
     static func readLines(path: String) throws -> [String] {
+        try lines(of: readBytes(path: path), path: path)
+    }
+
+    /// The whole file as one string (for parsers that span lines, such as CSV with multi-line fields).
+    static func readText(path: String) throws -> String {
         let bytes = try readBytes(path: path)
+        if let text = String(validating: bytes[(hasByteOrderMark(bytes) ? 3 : 0)...], as: UTF8.self) { return text }
+        // Only on failure, to name the line: a newline byte never occurs inside a multi-byte UTF-8 sequence, so
+        // invalid text always has an invalid line.
+        _ = try lines(of: bytes, path: path)
+        preconditionFailure("\(path) is invalid UTF-8 as a whole but every line of it is valid.")
+    }
+
+    private static func lines(of bytes: [UInt8], path: String) throws -> [String] {
         var lines: [String] = []
         var start = hasByteOrderMark(bytes) ? 3 : 0
         while start < bytes.count {
@@ -29,16 +42,6 @@ enum DataFile {
             start = newline + 1
         }
         return lines
-    }
-
-    /// The whole file as one string (for parsers that span lines, such as CSV with multi-line fields).
-    static func readText(path: String) throws -> String {
-        let bytes = try readBytes(path: path)
-        let body = bytes[(hasByteOrderMark(bytes) ? 3 : 0)...]
-        if let text = String(validating: body, as: UTF8.self) { return text }
-        // Only on failure: find the line to name in the error.
-        _ = try readLines(path: path)
-        throw DataError.invalidUTF8(path: path, line: 1)
     }
 
     private static func hasByteOrderMark(_ bytes: [UInt8]) -> Bool {

@@ -15,15 +15,17 @@ public struct Span: Hashable, Codable {
 /// Chunk decoding exactly as conlleval does it, so that span F1 matches conlleval's numbers on any input,
 /// well-formed or not (model predictions need not obey the tag scheme).
 ///
-/// A tag is split at its first `-` into a prefix and a type (`B-PER` → `B`, `PER`; `O` → `O`, ``), and a chunk
+/// A tag is split at its first `-` into a prefix and a type (`B-PER` → `B`, `PER`; `O` → `O`, `""`), and a chunk
 /// boundary between two tags follows `endOfChunk` / `startOfChunk` of conlleval.pl: `B` starts a chunk; `I` after
 /// `O` or after a different type starts one (so IOB1, BIO and sloppy predictions all decode); a type change ends
 /// the running chunk; `[` and `]` are one-token chunks. conlleval.pl predates BIOES, so `E-`/`S-` follow the
-/// widely used conlleval.py port that adds them (a chunk ends after `E` or `S`; `S` starts one; `E`/`I` after
-/// `E`/`S` start one). For IOB1 and BIO input the two agree exactly.
+/// widely used conlleval.py port (PyPI `conlleval`) that adds them (a chunk ends after `E` or `S`; `S` starts one; `E`/`I` after
+/// `E`/`S` start one). For IOB1 and BIO input the two agree exactly. A chunk that starts while another is still
+/// open closes the open one there.
 ///
-/// One deliberate difference: every chunk still open at the end of a sentence ends there (conlleval closes them
-/// at the sentence-boundary line too, except for tags it cannot parse as chunks, which it would carry over).
+/// At the end of a sentence every open chunk ends (conlleval's boundary line ends all chunks of B/I/E/S tags;
+/// only a chunk of odd tags such as `.` could stay open there). `SpanF1Report` counts with conlleval's own state
+/// machine on top of `startOfChunk` / `endOfChunk`, so its numbers match conlleval even on such tags.
 public enum SpanDecoder {
     public static func spans(_ tags: [String]) -> [Span] {
         var spans: [Span] = []
