@@ -1,1 +1,0 @@
-// ElmoMetrics: see DESIGN.md for what this module holds.
