@@ -30,6 +30,12 @@ public enum CSVClassificationReader {
         return examples
     }
 
+    /// Every record's raw fields, the first one included, for callers that need the text as written (e.g. the
+    /// sentence lines of a review).
+    public static func records(path: String) throws -> [[String]] {
+        try parse(text: DataFile.readText(path: path), path: path)
+    }
+
     /// All records, the first one included (SwiftCSV would take it as the header and skip it).
     private static func parse(text: String, path: String) throws -> [[String]] {
         var records: [[String]] = []

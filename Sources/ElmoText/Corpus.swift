@@ -43,7 +43,7 @@ public struct Corpus {
     /// (`seed`, `epoch`) alone, so a resumed run sees the same order as an uninterrupted one.
     public func shardOrder(epoch: Int, seed: UInt64, shuffle: Bool) -> [String] {
         guard shuffle else { return files }
-        var generator = SplitMix64(state: seed ^ (UInt64(truncatingIfNeeded: epoch) &* 0xD1B5_4A32_D192_ED03))
+        var generator = SplitMix64(seed: seed ^ (UInt64(truncatingIfNeeded: epoch) &* 0xD1B5_4A32_D192_ED03))
         var order = files
         // Fisher–Yates written out (not `shuffle(using:)`, whose algorithm the standard library may change).
         for i in stride(from: order.count - 1, to: 0, by: -1) {
@@ -119,18 +119,5 @@ public struct Corpus {
         return (0..<Int(result.gl_pathc)).compactMap { index in
             result.gl_pathv[index].map { String(cString: $0) }
         }
-    }
-}
-
-/// splitmix64 (Steele, Lea, Flood 2014): a tiny seeded generator for shard shuffles, so this module needs no other.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -30,10 +30,10 @@ struct PrepareDefaultDataCommand: ParsableCommand {
             func file(_ name: String) -> String { (output as NSString).appendingPathComponent(name) }
             func input(_ name: String) -> String { (source as NSString).appendingPathComponent(name) }
 
-            let reviews = try CSVClassificationReader.read(path: input("polarity-en-pang&lee1.csv"))
+            let reviews = try CSVClassificationReader.records(path: input("polarity-en-pang&lee1.csv")).filter { $0.count >= 2 }
             var train: [String] = [], valid: [String] = []
             for (k, review) in reviews.enumerated() {
-                let sentences = review.text.split(whereSeparator: \.isNewline)
+                let sentences = review[1].split(whereSeparator: \.isNewline)
                     .map { $0.split(whereSeparator: \.isWhitespace).joined(separator: " ") }.filter { !$0.isEmpty }
                 if k % 30 == 29 { valid += sentences } else { train += sentences }
             }
