@@ -126,11 +126,9 @@ public enum CrossEntropy {
             precondition(Int(target) < k, "Target \(target) in row \(row) is outside the \(k) classes.")
             let r = x + row * k
             let targetLogit = r[Int(target)]
-            var m = -Float.infinity
-            for c in 0..<k { m = max(m, r[c]) }
+            let m = Kernels.maximum(r, k)
             // One exp pass gives both the softmax numerators and the normaliser of the loss.
-            var s: Float = 0
-            for c in 0..<k { let e = expf(r[c] - m); r[c] = e; s += e }
+            let s = Kernels.expSubtracting(m, r, k)
             Kernels.scale(r, by: 1 / s, k)
             lossSum += Double(m + logf(s) - targetLogit)
             count += 1
