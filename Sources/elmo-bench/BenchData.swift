@@ -24,7 +24,7 @@ enum BenchData {
             return (chars, targets)
         }
         let f = stream(), b = stream()
-        return StreamBatch(batchSize: batch, steps: unroll, forwardCharacters: f.chars, forwardTargets: f.targets,
+        return StreamBatch(batchSize: batch, steps: unroll, maxCharacters: maxCharacters, forwardCharacters: f.chars, forwardTargets: f.targets,
                            backwardCharacters: b.chars, backwardTargets: b.targets)
     }
 }

@@ -111,6 +111,6 @@ func printJSON(_ object: [String: Any]) {
 /// Peak resident set size of this process in MiB (ru_maxrss is in KiB on Linux).
 func peakRSSMiB() -> Double {
     var usage = rusage()
-    getrusage(RUSAGE_SELF, &usage)
+    getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
     return Double(usage.ru_maxrss) / 1024
 }

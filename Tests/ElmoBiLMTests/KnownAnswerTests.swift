@@ -34,7 +34,10 @@ final class KnownAnswerTests: XCTestCase {
 
     /// The fixture's weight formula, evaluated exactly as the script does (Double, then rounded to Float).
     static func formulaWeights(count: Int, scale: Double, k: Int) -> [Float] {
-        (0..<count).map { i in Float(scale * (Double((i * 7919 + 13 * k) % 1009) / 504.5 - 1)) }
+        (0..<count).map { i -> Float in
+            let residue = Double((i * 7919 + 13 * k) % 1009)
+            return Float(scale * (residue / 504.5 - 1))
+        }
     }
 
     func makeModel(_ fixture: Fixture) throws -> BiLanguageModel {
@@ -62,7 +65,7 @@ final class KnownAnswerTests: XCTestCase {
             for row in rows { for w in row[range] { CharacterIds.append(w, maxCharacters: maxCharacters, to: &out) } }
             return out
         }
-        return StreamBatch(batchSize: fixture.batch, steps: t,
+        return StreamBatch(batchSize: fixture.batch, steps: t, maxCharacters: maxCharacters,
                            forwardCharacters: chars(fixture.forward_words),
                            forwardTargets: fixture.forward_targets.flatMap { Array($0[range]) },
                            backwardCharacters: chars(fixture.backward_words),

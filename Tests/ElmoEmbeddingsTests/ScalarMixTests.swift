@@ -32,7 +32,8 @@ final class ScalarMixTests: XCTestCase {
         }
         for k in 0..<3 {
             let idx = Array(0..<layers[k].count)
-            let numeric = GradientCheck.numeric(&layers[k], indices: idx, epsilon: 1e-2) { nudged in
+            var values = layers[k]
+            let numeric = GradientCheck.numeric(&values, indices: idx, epsilon: 1e-2) { nudged in
                 let saved = layers[k]
                 layers[k] = nudged
                 defer { layers[k] = saved }

@@ -1,1 +1,0 @@
-print("elmo-bench: not yet")
