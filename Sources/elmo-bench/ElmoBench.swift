@@ -35,6 +35,7 @@ struct ElmoBench: ParsableCommand {
     var unroll: Int = 20
 
     func run() throws {
+        MemoryTuning.keepFreedMemory()
         BLAS.setThreads(threads)
         let (name, options, vocabularySize) = try resolveConfig()
         var opts = options
