@@ -69,25 +69,33 @@ public final class BiLanguageModel: Layer {
 
     /// One training step's forward and backward pass; accumulates gradients (the caller zeroes them, clips and
     /// updates). Returns the mean loss ½(CE_fwd + CE_bwd) and updates `states` to the carried final states.
+    ///
+    /// The two directions run concurrently (`Parallel.both`) between the shared encoder and the shared softmax;
+    /// each draws its dropout masks from its own generator, seeded from `rng`, so results do not depend on timing.
     public func trainStep(_ batch: StreamBatch, states: inout States, rng: inout RandomGenerator) -> Double {
         let b = batch.batchSize, t = batch.steps, p = projectionSize, n = b * t
         // Both directions' tokens through the char CNN in one call (bigger gemms).
         var encoderCache = TokenEncoder.Cache()
         let embedded = encoder.forward(batch.forwardCharacters + batch.backwardCharacters, tokenCount: 2 * n,
                                        cache: &encoderCache)
+        var forwardRng = RandomGenerator(seed: rng.next()), backwardRng = RandomGenerator(seed: rng.next())
         var forwardCache = LSTMStack.Cache(), backwardCache = LSTMStack.Cache()
-        let (forwardOutputs, forwardFinal) = forwardStack.forward(embedded.rows(0..<n, shape: [b, t, p]), states: states.forward,
-                                                                  training: true, rng: &rng, cache: &forwardCache)
-        let (backwardOutputs, backwardFinal) = backwardStack.forward(embedded.rows(n..<(2 * n), shape: [b, t, p]),
-                                                                     states: states.backward, training: true, rng: &rng,
-                                                                     cache: &backwardCache)
-        states = States(forward: forwardFinal, backward: backwardFinal)
-
         var forwardDrop = Dropout.Cache(), backwardDrop = Dropout.Cache()
-        let top = Tensor.concatenatingRows([
-            outputDropout.forward(forwardOutputs.last!, training: true, rng: &rng, cache: &forwardDrop).reshaped([n, p]),
-            outputDropout.forward(backwardOutputs.last!, training: true, rng: &rng, cache: &backwardDrop).reshaped([n, p]),
-        ])
+        let initial = states
+        func direction(_ stack: LSTMStack, rows: Range<Int>, states: [LSTMWithProjection.State], rng: inout RandomGenerator,
+                       cache: inout LSTMStack.Cache, dropCache: inout Dropout.Cache) -> (Tensor, [LSTMWithProjection.State]) {
+            let (outputs, finals) = stack.forward(embedded.rows(rows, shape: [b, t, p]), states: states, training: true,
+                                                  rng: &rng, cache: &cache)
+            let top = outputDropout.forward(outputs.last!, training: true, rng: &rng, cache: &dropCache)
+            return (top.reshaped([n, p]), finals)
+        }
+        let (forward, backward) = Parallel.both(
+            { direction(forwardStack, rows: 0..<n, states: initial.forward, rng: &forwardRng, cache: &forwardCache, dropCache: &forwardDrop) },
+            { direction(backwardStack, rows: n..<(2 * n), states: initial.backward, rng: &backwardRng, cache: &backwardCache,
+                        dropCache: &backwardDrop) })
+        states = States(forward: forward.1, backward: backward.1)
+
+        let top = Tensor.concatenatingRows([forward.0, backward.0])
         let targets = batch.forwardTargets + batch.backwardTargets
         let lossSum: Double, count: Int, dTop: Tensor
         if let sampled = sampledSoftmax {
@@ -100,10 +108,11 @@ public final class BiLanguageModel: Layer {
             dTop = softmax.backward(scale: 1 / Float(max(count, 1)), cache: cache)
         }
         // Both directions have the same number of targets, so the mean over all of them is ½(mean_fwd + mean_bwd).
-        let dForward = forwardStack.backward(outputDropout.backward(dTop.rows(0..<n, shape: [b, t, p]), cache: forwardDrop),
-                                             cache: forwardCache)
-        let dBackward = backwardStack.backward(outputDropout.backward(dTop.rows(n..<(2 * n), shape: [b, t, p]), cache: backwardDrop),
-                                               cache: backwardCache)
+        let (dForward, dBackward) = Parallel.both(
+            { self.forwardStack.backward(self.outputDropout.backward(dTop.rows(0..<n, shape: [b, t, p]), cache: forwardDrop),
+                                         cache: forwardCache) },
+            { self.backwardStack.backward(self.outputDropout.backward(dTop.rows(n..<(2 * n), shape: [b, t, p]), cache: backwardDrop),
+                                          cache: backwardCache) })
         encoder.backward(Tensor.concatenatingRows([dForward.reshaped([n, p]), dBackward.reshaped([n, p])]), cache: encoderCache)
         return lossSum / Double(max(count, 1))
     }
@@ -115,11 +124,14 @@ public final class BiLanguageModel: Layer {
         var rng = RandomGenerator(seed: 0)
         var encoderCache = TokenEncoder.Cache()
         let embedded = encoder.forward(batch.forwardCharacters + batch.backwardCharacters, tokenCount: 2 * n, cache: &encoderCache)
+        var backwardRng = rng
         var fc = LSTMStack.Cache(), bc = LSTMStack.Cache()
-        let (fo, ff) = forwardStack.forward(embedded.rows(0..<n, shape: [b, t, p]), states: states.forward, training: false,
-                                            rng: &rng, cache: &fc)
-        let (bo, bf) = backwardStack.forward(embedded.rows(n..<(2 * n), shape: [b, t, p]), states: states.backward,
-                                             training: false, rng: &rng, cache: &bc)
+        let initial = states
+        let ((fo, ff), (bo, bf)) = Parallel.both(
+            { self.forwardStack.forward(embedded.rows(0..<n, shape: [b, t, p]), states: initial.forward, training: false,
+                                        rng: &rng, cache: &fc) },
+            { self.backwardStack.forward(embedded.rows(n..<(2 * n), shape: [b, t, p]), states: initial.backward,
+                                         training: false, rng: &backwardRng, cache: &bc) })
         states = States(forward: ff, backward: bf)
         var cache = SoftmaxCrossEntropyLoss.Cache()
         let (lf, cf) = softmax.forward(fo.last!.reshaped([n, p]), targets: batch.forwardTargets, cache: &cache)
@@ -137,10 +149,12 @@ public final class BiLanguageModel: Layer {
         var rng = RandomGenerator(seed: 0)
         var encoderCache = TokenEncoder.Cache()
         let embedded = encoder.forward(characters, tokenCount: b * t, cache: &encoderCache).reshaped([b, t, p])
+        var backwardRng = rng
         var fc = LSTMStack.Cache(), bc = LSTMStack.Cache()
-        let (fo, _) = forwardStack.forward(embedded, states: forwardStack.zeroStates(batch: b), training: false, rng: &rng, cache: &fc)
-        let (bo, _) = backwardStack.forward(embedded.reversingSteps(lengths: lengths), states: backwardStack.zeroStates(batch: b),
-                                            training: false, rng: &rng, cache: &bc)
+        let ((fo, _), (bo, _)) = Parallel.both(
+            { self.forwardStack.forward(embedded, states: self.forwardStack.zeroStates(batch: b), training: false, rng: &rng, cache: &fc) },
+            { self.backwardStack.forward(embedded.reversingSteps(lengths: lengths), states: self.backwardStack.zeroStates(batch: b),
+                                         training: false, rng: &backwardRng, cache: &bc) })
         var layers = [Self.interleave(embedded, embedded, steps: t, size: p)]
         for k in 0..<layerCount {
             layers.append(Self.interleave(fo[k], bo[k].reversingSteps(lengths: lengths), steps: t, size: p))

@@ -50,6 +50,9 @@ public enum BLAS {
         openblas_set_num_threads(Int32(max(1, n)))
     }
 
+    /// The number of OpenBLAS threads in use.
+    public static var threads: Int { Int(openblas_get_num_threads()) }
+
     /// The kernel OpenBLAS picked and its build config, to print beside timings.
     public static var coreName: String { String(cString: openblas_get_corename()) }
     public static var config: String { String(cString: openblas_get_config()) }
