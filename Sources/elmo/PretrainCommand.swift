@@ -1,5 +1,6 @@
 import ArgumentParser
 import ElmoBiLM
+import ElmoText
 import Foundation
 
 struct PretrainCommand: ParsableCommand {
@@ -91,7 +92,9 @@ struct PretrainCommand: ParsableCommand {
             let ppl = try trainer.train()
             var summary: [String: Any] = ["steps": trainer.trainer.step, "tokens": trainer.trainer.tokensTrained,
                                           "wall_s": Date().timeIntervalSince(started), "output": output]
-            if let ppl {
+            if let ppl, let valid {
+                summary["unigram_ppl"] = try UnigramBaseline.perplexity(trainFiles: try Corpus(patterns: train).files,
+                                                                        validFile: valid, vocabulary: trainer.vocabulary)
                 summary["valid_ppl_fwd"] = ppl.forward
                 summary["valid_ppl_bwd"] = ppl.backward
                 summary["valid_ppl_mean"] = ppl.mean
