@@ -87,7 +87,6 @@ public enum BiLMCheckpoint {
             guard t.shape == p.shape else { throw CheckpointError.shapeMismatch(name: p.name, expected: p.shape, found: t.shape) }
             p.value = t
         }
-        model.syncSoftmaxForScoring()
         var optimizerTensors: [String: Tensor] = [:]
         for key in trainer.optimizerSlots { optimizerTensors[key] = try reader.tensor("optimizer/\(key)") }
         var states: BiLanguageModel.States?

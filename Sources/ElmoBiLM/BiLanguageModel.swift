@@ -12,7 +12,8 @@ public final class BiLanguageModel: Layer {
     public let encoder: TokenEncoder
     public let forwardStack: LSTMStack
     public let backwardStack: LSTMStack
-    /// Full softmax; with `n_negative_samples_batch > 0`, training uses `sampledSoftmax`, which shares these weights.
+    /// Full softmax (scoring, generation); with `n_negative_samples_batch > 0`, training uses `sampledSoftmax`, which
+    /// shares its weight and bias objects.
     public let softmax: SoftmaxCrossEntropyLoss
     public let sampledSoftmax: SampledSoftmaxLoss?
     public let outputDropout: Dropout
@@ -28,11 +29,7 @@ public final class BiLanguageModel: Layer {
         softmax = SoftmaxCrossEntropyLoss(inputSize: opts.lstm.projection_dim, vocabularySize: vocabularySize,
                                           name: "softmax", rng: &rng)
         if opts.sampledSoftmaxSize > 0 && opts.sampledSoftmaxSize < vocabularySize {
-            let sampled = SampledSoftmaxLoss(inputSize: opts.lstm.projection_dim, vocabularySize: vocabularySize,
-                                             sampleCount: opts.sampledSoftmaxSize, name: "softmax", rng: &rng)
-            sampled.weight.value = softmax.weight.value
-            sampled.bias.value = softmax.bias.value
-            sampledSoftmax = sampled
+            sampledSoftmax = SampledSoftmaxLoss(sharing: softmax, sampleCount: opts.sampledSoftmaxSize)
         } else {
             sampledSoftmax = nil
         }
@@ -42,7 +39,7 @@ public final class BiLanguageModel: Layer {
     /// Every trainable tensor, in checkpoint order.
     public var parameters: [Parameter] {
         encoder.parameters + forwardStack.parameters + backwardStack.parameters
-            + (sampledSoftmax?.parameters ?? softmax.parameters)
+            + softmax.parameters
     }
 
     public var projectionSize: Int { options.lstm.projection_dim }
@@ -57,14 +54,6 @@ public final class BiLanguageModel: Layer {
 
     public func zeroStates(batch: Int) -> States {
         States(forward: forwardStack.zeroStates(batch: batch), backward: backwardStack.zeroStates(batch: batch))
-    }
-
-    /// Keeps the full softmax's weights equal to the sampled one's (they are the same model parameters).
-    func syncSoftmaxForScoring() {
-        if let sampled = sampledSoftmax {
-            softmax.weight.value = sampled.weight.value
-            softmax.bias.value = sampled.bias.value
-        }
     }
 
     /// One training step's forward and backward pass; accumulates gradients (the caller zeroes them, clips and
@@ -119,7 +108,6 @@ public final class BiLanguageModel: Layer {
 
     /// Summed negative log-likelihoods of a batch without dropout or gradients (validation perplexity).
     public func score(_ batch: StreamBatch, states: inout States) -> (forward: Double, backward: Double, count: Int) {
-        syncSoftmaxForScoring()
         let b = batch.batchSize, t = batch.steps, p = projectionSize, n = b * t
         var rng = RandomGenerator(seed: 0)
         var encoderCache = TokenEncoder.Cache()

@@ -16,7 +16,6 @@ public struct TextGenerator {
 
     /// The sampled continuation (prompt not included). `<UNK>` is never sampled.
     public func generate(prompt: [String], maxTokens: Int, temperature: Float, topK: Int?, seed: UInt64) -> [String] {
-        model.syncSoftmaxForScoring()
         var rng = RandomGenerator(seed: seed)
         var dropoutRng = RandomGenerator(seed: 0)
         var states = model.forwardStack.zeroStates(batch: 1)

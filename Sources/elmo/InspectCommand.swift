@@ -25,7 +25,7 @@ struct InspectCommand: ParsableCommand {
                 ("char_cnn", model.encoder.charCNN.parameterCount), ("highway", model.encoder.highway.parameterCount),
                 ("projection", model.encoder.projection.parameterCount), ("forward_lstm", model.forwardStack.parameterCount),
                 ("backward_lstm", model.backwardStack.parameterCount),
-                ("softmax", model.sampledSoftmax?.parameterCount ?? model.softmax.parameterCount),
+                ("softmax", model.softmax.parameterCount),
             ]
             let size = ((try? FileManager.default.attributesOfItem(atPath: file)[.size]) as? NSNumber)?.intValue ?? 0
             let t = contents.trainer
