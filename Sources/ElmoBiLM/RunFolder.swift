@@ -41,9 +41,25 @@ public struct RunFolder {
         }
     }
 
-    /// temp file in the same folder, fsync, rename: a reader never sees a partial file.
+    /// Removes the hidden temporary files (`.<name>.<pid>.<…>.tmp`, see `NpzWriter` and `writeAtomically`) that a
+    /// killed process left behind; files of a process that is still alive are kept. Returns the names removed.
+    @discardableResult
+    public func removeAbandonedTemporaryFiles() -> [String] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
+        return names.filter { name in
+            guard name.hasPrefix("."), name.hasSuffix(".tmp") else { return false }
+            let fields = name.dropLast(".tmp".count).split(separator: ".")
+            guard let pid = fields.compactMap({ Int32($0) }).first, pid > 0 else { return false }
+            let alive = kill(pid, 0) == 0 || errno == EPERM
+            return !alive && unlink(file(name)) == 0
+        }
+    }
+
+    /// Hidden temp file in the same folder, fsync, rename: a reader never sees a partial file, and a killed
+    /// writer leaves only a dot-file (`removeAbandonedTemporaryFiles` cleans it up).
     public static func writeAtomically(_ data: Data, to path: String) throws {
-        let temp = path + ".tmp-\(getpid())"
+        let folder = (path as NSString).deletingLastPathComponent
+        let temp = (folder as NSString).appendingPathComponent(".\((path as NSString).lastPathComponent).\(getpid()).tmp")
         guard FileManager.default.createFile(atPath: temp, contents: data) else {
             throw CheckpointError.writeFailed(path: path, reason: "cannot create \(temp)")
         }
