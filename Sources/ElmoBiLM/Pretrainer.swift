@@ -84,7 +84,7 @@ public final class Pretrainer {
                                     parameters: contents.model.parameters)
             rng = RandomGenerator(stateWords: trainer.rngState)
             states = contents.states ?? contents.model.zeroStates(batch: settings.options.batch_size)
-            metrics = MetricsLog(path: run.metricsPath, truncate: false)
+            metrics = MetricsLog(path: run.metricsPath, truncate: false, keepingStepsUpTo: trainer.step)
         } else {
             guard !hasRun else { throw PretrainError.runFolderNotEmpty(settings.outputFolder) }
             if let file = settings.vocabularyFile {

@@ -76,9 +76,17 @@ public struct RunFolder {
 public final class MetricsLog {
     private let handle: FileHandle?
 
-    public init(path: String, truncate: Bool) {
+    /// `truncate` starts an empty log; otherwise records are appended, after dropping those of steps beyond
+    /// `keepingStepsUpTo` (a resumed run repeats the steps that a killed run logged after its last checkpoint).
+    public init(path: String, truncate: Bool, keepingStepsUpTo lastStep: Int? = nil) {
         if truncate || !FileManager.default.fileExists(atPath: path) {
             FileManager.default.createFile(atPath: path, contents: nil)
+        } else if let lastStep, let text = try? String(contentsOfFile: path, encoding: .utf8) {
+            let kept = text.split(separator: "\n").filter { line in
+                let record = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any]
+                return ((record?["step"] as? NSNumber)?.intValue ?? 0) <= lastStep
+            }
+            try? RunFolder.writeAtomically(Data(kept.map { $0 + "\n" }.joined().utf8), to: path)
         }
         handle = FileHandle(forWritingAtPath: path)
         handle?.seekToEndOfFile()

@@ -89,6 +89,23 @@ final class PretrainerTests: XCTestCase {
         }
     }
 
+    /// Records a killed run logged after its last checkpoint are dropped on resume, so the history (and the learning
+    /// curve) has each step once.
+    func testResumeDropsMetricsLoggedAfterTheCheckpoint() throws {
+        let output = run("metrics")
+        var settings = tinySettings(try tinyPretrainOptions(), train: shards, output: output, steps: 9)
+        settings.logEvery = 1
+        settings.checkpointEvery = 1
+        try Pretrainer(settings: settings).train()
+        try Data("checkpoint-4.npz\n".utf8).write(to: URL(fileURLWithPath: (output as NSString).appendingPathComponent("latest")))
+        settings.maxTokens = 11 * tinyTokensPerStep
+        settings.resume = true
+        try Pretrainer(settings: settings).train()
+        let steps = MetricsLog.read(path: (output as NSString).appendingPathComponent("metrics.jsonl"))
+            .filter { ($0["kind"] as? String) == "train" }.compactMap { $0["step"] as? Int }
+        XCTAssertEqual(steps, Array(1...11))
+    }
+
     func testResumeWithoutCheckpointAndFreshRunOverExistingRunAreRefused() throws {
         let options = try tinyPretrainOptions()
         var settings = tinySettings(options, train: shards, output: run("empty"), steps: 1)
