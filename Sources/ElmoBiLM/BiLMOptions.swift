@@ -66,15 +66,22 @@ public struct BiLMOptions: Codable, Equatable {
     }
 
     public static func decode(_ data: Data, source: String) throws -> BiLMOptions {
+        func path(_ codingPath: [CodingKey], _ last: CodingKey? = nil) -> String {
+            (codingPath + (last.map { [$0] } ?? [])).map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }
+                .joined(separator: ".").replacingOccurrences(of: ".[", with: "[")
+        }
         let options: BiLMOptions
         do {
             options = try JSONDecoder().decode(BiLMOptions.self, from: data)
         } catch let DecodingError.keyNotFound(key, context) {
-            throw ConfigError.invalid(path: source, key: (context.codingPath.map(\.stringValue) + [key.stringValue]).joined(separator: "."),
-                                      reason: "is missing")
+            let key = path(context.codingPath, key)
+            throw ConfigError.invalid(path: source, key: key, reason: "is missing; it must be \(accepted(key))")
+        } catch let DecodingError.valueNotFound(_, context) {
+            let key = path(context.codingPath)
+            throw ConfigError.invalid(path: source, key: key, reason: "is null; it must be \(accepted(key))")
         } catch let DecodingError.typeMismatch(_, context) {
-            throw ConfigError.invalid(path: source, key: context.codingPath.map(\.stringValue).joined(separator: "."),
-                                      reason: "has the wrong type (\(context.debugDescription))")
+            let key = path(context.codingPath)
+            throw ConfigError.invalid(path: source, key: key, reason: "has the wrong type; it must be \(accepted(key))")
         } catch {
             throw ConfigError.invalid(path: source, key: "", reason: "is not valid JSON (\(error))")
         }
@@ -82,25 +89,74 @@ public struct BiLMOptions: Codable, Equatable {
         return options
     }
 
+    /// What each key accepts, in words, for error messages (the first key that prefixes the given one wins,
+    /// so `char_cnn.filters[1][0]` is described by `char_cnn.filters`).
+    static func accepted(_ key: String) -> String {
+        let ranges: [(String, String)] = [
+            ("char_cnn.embedding.dim", "an integer >= 1 (the character embedding size, e.g. 16)"),
+            ("char_cnn.embedding", "an object {\"dim\": N} with N >= 1"),
+            ("char_cnn.filters", "a non-empty list of [width, count] pairs with 1 <= width <= max_characters_per_token and count >= 1, e.g. [[1, 32], [2, 32], [3, 64]]"),
+            ("char_cnn.n_highway", "an integer >= 0 (highway layers after the char CNN, e.g. 1 or 2)"),
+            ("char_cnn.activation", "\"relu\" or \"tanh\""),
+            ("char_cnn.n_characters", "261 or 262 (bilm-tf's character vocabulary; 262 is used either way)"),
+            ("char_cnn.max_characters_per_token", "an integer >= 3 and >= the widest filter (BOW, at least one byte, EOW; bilm-tf uses 50)"),
+            ("char_cnn", "an object with embedding, filters, n_highway, activation and max_characters_per_token"),
+            ("lstm.dim", "an integer >= 1 (the LSTM cell size, e.g. 4096)"),
+            ("lstm.projection_dim", "an integer >= 1 (the LSTM output projection size, e.g. 512)"),
+            ("lstm.n_layers", "an integer >= 1 (LSTM layers per direction, e.g. 2)"),
+            ("lstm.cell_clip", "a number > 0, or absent for no clipping (bilm-tf uses 3)"),
+            ("lstm.proj_clip", "a number > 0, or absent for no clipping (bilm-tf uses 3)"),
+            ("lstm.use_skip_connections", "true or false"),
+            ("lstm", "an object with dim, projection_dim and n_layers"),
+            ("dropout", "a number in [0, 1) (bilm-tf uses 0.1)"),
+            ("batch_size", "an integer >= 1 (parallel streams, e.g. 128)"),
+            ("unroll_steps", "an integer >= 1 (truncated-BPTT window, e.g. 20)"),
+            ("n_negative_samples_batch", "an integer >= 0 (0: full softmax; otherwise sampled softmax, e.g. 8192)"),
+            ("all_clip_norm_val", "a number > 0 (global gradient-norm clip, bilm-tf uses 10)"),
+            ("n_tokens_vocab", "an integer >= 3 (filled in from the vocabulary)"),
+            ("optimizer", "\"adagrad\", \"adam\", \"adamw\" or \"sgd\""),
+            ("learning_rate", "a number > 0 (Adagrad's default is 0.2)"),
+            ("initial_accumulator_value", "a number >= 0 (Adagrad's starting accumulator, default 1.0)"),
+            ("highway_gate_bias", "a finite number (default -2)"),
+        ]
+        return ranges.first { key == $0.0 || key.hasPrefix($0.0 + ".") || key.hasPrefix($0.0 + "[") }?.1 ?? "as in Pretrain/tiny.json"
+    }
+
+    /// Checks every value against its accepted range; the error names the key, the value and the range.
     public func validate(source: String) throws {
-        func bad(_ key: String, _ reason: String) -> ConfigError { .invalid(path: source, key: key, reason: reason) }
-        if char_cnn.filters.isEmpty || char_cnn.filters.contains(where: { $0.count != 2 || $0[0] < 1 || $0[1] < 1 }) {
-            throw bad("char_cnn.filters", "must be a non-empty list of [width, count] pairs with positive numbers")
+        func bad(_ key: String, _ value: Any) -> ConfigError {
+            .invalid(path: source, key: key, reason: "is \(value); it must be \(Self.accepted(key))")
         }
-        if let w = char_cnn.filters.map({ $0[0] }).max(), w > char_cnn.max_characters_per_token {
-            throw bad("char_cnn.filters", "has width \(w), wider than max_characters_per_token \(char_cnn.max_characters_per_token)")
+        let cnn = char_cnn
+        if cnn.embedding.dim < 1 { throw bad("char_cnn.embedding.dim", cnn.embedding.dim) }
+        if cnn.max_characters_per_token < 3 { throw bad("char_cnn.max_characters_per_token", cnn.max_characters_per_token) }
+        if cnn.filters.isEmpty { throw bad("char_cnn.filters", "an empty list") }
+        for (k, filter) in cnn.filters.enumerated()
+        where filter.count != 2 || filter[0] < 1 || filter[0] > cnn.max_characters_per_token || filter[1] < 1 {
+            let why = filter.count == 2 && filter[0] > cnn.max_characters_per_token
+                ? "\(filter) (width \(filter[0]) > max_characters_per_token \(cnn.max_characters_per_token))" : "\(filter)"
+            throw bad("char_cnn.filters[\(k)]", why)
         }
-        if char_cnn.max_characters_per_token < 3 { throw bad("char_cnn.max_characters_per_token", "must be at least 3 (BOW, a byte, EOW)") }
-        if Kernels.Activation(rawValue: char_cnn.activation) == nil || ![.relu, .tanh].contains(activation) {
-            throw bad("char_cnn.activation", "must be \"relu\" or \"tanh\", not \"\(char_cnn.activation)\"")
+        if cnn.n_highway < 0 { throw bad("char_cnn.n_highway", cnn.n_highway) }
+        if Kernels.Activation(rawValue: cnn.activation) == nil || ![.relu, .tanh].contains(activation) {
+            throw bad("char_cnn.activation", "\"\(cnn.activation)\"")
         }
-        if lstm.n_layers < 1 { throw bad("lstm.n_layers", "must be at least 1") }
-        if lstm.dim < 1 || lstm.projection_dim < 1 { throw bad("lstm.dim", "dim and projection_dim must be positive") }
-        if !(0..<1).contains(dropout) { throw bad("dropout", "must be in [0, 1), not \(dropout)") }
-        if batch_size < 1 || unroll_steps < 1 { throw bad("batch_size", "batch_size and unroll_steps must be positive") }
-        if let o = optimizer, !["adagrad", "adam", "adamw", "sgd"].contains(o) {
-            throw bad("optimizer", "must be adagrad, adam, adamw or sgd, not \"\(o)\"")
-        }
+        if let n = cnn.n_characters, n != 261 && n != 262 { throw bad("char_cnn.n_characters", n) }
+        if lstm.dim < 1 { throw bad("lstm.dim", lstm.dim) }
+        if lstm.projection_dim < 1 { throw bad("lstm.projection_dim", lstm.projection_dim) }
+        if lstm.n_layers < 1 { throw bad("lstm.n_layers", lstm.n_layers) }
+        if let c = lstm.cell_clip, !(c > 0) { throw bad("lstm.cell_clip", c) }
+        if let c = lstm.proj_clip, !(c > 0) { throw bad("lstm.proj_clip", c) }
+        if !(dropout >= 0 && dropout < 1) { throw bad("dropout", dropout) }
+        if batch_size < 1 { throw bad("batch_size", batch_size) }
+        if unroll_steps < 1 { throw bad("unroll_steps", unroll_steps) }
+        if let n = n_negative_samples_batch, n < 0 { throw bad("n_negative_samples_batch", n) }
+        if let c = all_clip_norm_val, !(c > 0) { throw bad("all_clip_norm_val", c) }
+        if let n = n_tokens_vocab, n < 3 { throw bad("n_tokens_vocab", n) }
+        if let o = optimizer, !["adagrad", "adam", "adamw", "sgd"].contains(o) { throw bad("optimizer", "\"\(o)\"") }
+        if let r = learning_rate, !(r > 0) || !r.isFinite { throw bad("learning_rate", r) }
+        if let a = initial_accumulator_value, !(a >= 0) || !a.isFinite { throw bad("initial_accumulator_value", a) }
+        if let g = highway_gate_bias, !g.isFinite { throw bad("highway_gate_bias", g) }
     }
 
     public var sampledSoftmaxSize: Int { n_negative_samples_batch ?? 0 }

@@ -75,7 +75,7 @@ public final class NpzReader {
             let bits = try stream.readArray(of: UInt16.self, count: header.elementCount)
             return Tensor(shape: header.shape, data: bits.map { Float(Float16(bitPattern: $0)) })
         default:
-            throw CheckpointError.badDType(member: stream.entry.name, found: header.descr)
+            try refuse(.badDType(member: stream.entry.name, found: header.descr), member: stream.entry.name)
         }
     }
 
@@ -88,7 +88,7 @@ public final class NpzReader {
         case .int32?:
             return try stream.readArray(of: Int32.self, count: header.elementCount).map(Int64.init)
         default:
-            throw CheckpointError.badDType(member: stream.entry.name, found: header.descr)
+            try refuse(.badDType(member: stream.entry.name, found: header.descr), member: stream.entry.name)
         }
     }
 
@@ -96,7 +96,7 @@ public final class NpzReader {
     public func uint64(_ name: String) throws -> [UInt64] {
         let (header, stream) = try openArray(name)
         guard header.dtype == .uint64 else {
-            throw CheckpointError.badDType(member: stream.entry.name, found: header.descr)
+            try refuse(.badDType(member: stream.entry.name, found: header.descr), member: stream.entry.name)
         }
         return try stream.readArray(of: UInt64.self, count: header.elementCount)
     }
@@ -112,9 +112,28 @@ public final class NpzReader {
         return entry
     }
 
+    /// `error` about member `name`, unless the member fails its CRC-32 (or does not inflate): then that error, which
+    /// names the root cause. A flipped byte usually shows first as a garbled NPY header or dtype, long before the
+    /// member's end, where the CRC is checked.
+    private func refuse(_ error: CheckpointError, member name: String) throws -> Never {
+        if entries[name] != nil { _ = try bytes(name) }
+        throw error
+    }
+
+    /// Opens `"\(name).npy"` and consumes its NPY header (see `openArrayUnchecked`); a header error of a member whose
+    /// data fail the CRC check is reported as the CRC failure.
+    private func openArray(_ name: String) throws -> (header: NpyHeader, stream: MemberStream) {
+        do {
+            return try openArrayUnchecked(name)
+        } catch let error as CheckpointError {
+            if case .missingMember = error { throw error }
+            try refuse(error, member: "\(name).npy")
+        }
+    }
+
     /// Opens `"\(name).npy"` and consumes its NPY header; the stream is positioned at the elements, whose
     /// byte count is checked against the header.
-    private func openArray(_ name: String) throws -> (header: NpyHeader, stream: MemberStream) {
+    private func openArrayUnchecked(_ name: String) throws -> (header: NpyHeader, stream: MemberStream) {
         let stream = try MemberStream(fd: fd, path: path, entry: try entry("\(name).npy"))
         let member = stream.entry.name
         guard stream.entry.uncompressedSize >= NpyFormat.prefixLength else {

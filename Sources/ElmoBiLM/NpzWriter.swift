@@ -11,8 +11,9 @@ import Darwin
 /// so a crash or an error never leaves a partial checkpoint under the real name.
 ///
 /// Members are deflated (raw zlib stream, CRC-32 per member) at `compressionLevel`: 1 by default, because
-/// trained float weights barely compress (~7 % at level 6) and level 1 is several times faster; 0 stores
-/// members uncompressed like `np.savez`. Timestamps are fixed (1980-01-01), so equal content gives equal files.
+/// trained float weights barely compress (~7 % at level 6) and level 1 is several times faster; `.npy` members
+/// are Huffman-coded only (no string matching, which finds nothing in floats); 0 stores members uncompressed like
+/// `np.savez`. Timestamps are fixed (1980-01-01), so equal content gives equal files.
 /// Archives are limited to 4 GiB and 65,535 members (no ZIP64). Assumes a little-endian host.
 public final class NpzWriter {
     /// The final path; nothing exists there from this writer until `finish()` returns.
@@ -25,7 +26,9 @@ public final class NpzWriter {
     private var centralDirectory: [UInt8] = []
     private var memberCount = 0
     private var names = Set<String>()
+    /// For raw members (JSON, text) and for `.npy` arrays (Huffman only, see `Deflater`); nil when storing.
     private let deflater: Deflater?
+    private let arrayDeflater: Deflater?
     private var finished = false
     /// The first write error; the archive is unusable after it, so every later call rethrows it.
     private var writeError: CheckpointError?
@@ -46,6 +49,7 @@ public final class NpzWriter {
                                               reason: "cannot create the temporary file '\(temporaryPath)' (\(errnoText()))")
         }
         deflater = compressionLevel > 0 ? Deflater(level: compressionLevel) : nil
+        arrayDeflater = compressionLevel > 0 ? Deflater(level: compressionLevel, huffmanOnly: true) : nil
     }
 
     deinit {
@@ -141,7 +145,7 @@ public final class NpzWriter {
         var fields = Self.fields(flags: flags, method: method, crc: 0, compressed: 0, uncompressed: 0, name: nameBytes)
         try (Self.localPrefix(fields) + nameBytes).withUnsafeBytes { try write($0) }
         let dataStart = offset
-        if let deflater {
+        if let deflater = name.hasSuffix(".npy") ? arrayDeflater : deflater {
             deflater.reset()
             try header.withUnsafeBytes { try deflater.compress($0, finish: false, sink: write) }
             try deflater.compress(body, finish: true, sink: write)

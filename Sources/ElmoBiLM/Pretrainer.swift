@@ -69,6 +69,7 @@ public final class Pretrainer {
         self.settings = settings
         BLAS.setThreads(settings.threads)
         run = try RunFolder(path: settings.outputFolder, keepLast: settings.keepLast)
+        run.removeAbandonedTemporaryFiles()
         corpus = try Corpus(patterns: settings.trainPatterns)
         let hasRun = FileManager.default.fileExists(atPath: run.file("latest"))
         if settings.resume {
@@ -79,10 +80,11 @@ public final class Pretrainer {
             trainer = contents.trainer
             optimizer = try Pretrainer.makeOptimizer(options: contents.model.options)
             optimizer.learningRate = trainer.learningRate
-            try optimizer.loadState(tensors: contents.optimizerTensors, scalars: trainer.optimizerScalars)
+            try optimizer.loadState(tensors: contents.optimizerTensors, scalars: trainer.optimizerScalars,
+                                    parameters: contents.model.parameters)
             rng = RandomGenerator(stateWords: trainer.rngState)
             states = contents.states ?? contents.model.zeroStates(batch: settings.options.batch_size)
-            metrics = MetricsLog(path: run.metricsPath, truncate: false)
+            metrics = MetricsLog(path: run.metricsPath, truncate: false, keepingStepsUpTo: trainer.step)
         } else {
             guard !hasRun else { throw PretrainError.runFolderNotEmpty(settings.outputFolder) }
             if let file = settings.vocabularyFile {
@@ -144,11 +146,13 @@ public final class Pretrainer {
         let tokensAtStart = trainer.tokensTrained
         var recentLoss = 0.0, recentSteps = 0
         var lastValid: Perplexities?
+        var validatedStep: Int?
 
         func validateAndCheckpoint(final: Bool) throws {
             if let validStreams {
                 let ppl = try PerplexityEvaluator.evaluate(model: model, streams: validStreams)
                 lastValid = ppl
+                validatedStep = trainer.step
                 trainer.lastValidPerplexity = ppl.mean
                 let isBest = trainer.bestValidPerplexity.map { ppl.mean < $0 } ?? true
                 if isBest { trainer.bestValidPerplexity = ppl.mean }
@@ -219,7 +223,8 @@ public final class Pretrainer {
                             "tokens_per_s": Double(trainer.tokensTrained - tokensAtStart) / max(Date().timeIntervalSince(started), 1e-9),
                             "elapsed_s": Date().timeIntervalSince(started)])
         }
-        try validateAndCheckpoint(final: true)
+        // The last step may have just been validated and checkpointed (validate-every divides it): not twice.
+        if validStreams == nil || validatedStep != trainer.step { try validateAndCheckpoint(final: true) }
         try writePlot()
         return lastValid
     }

@@ -41,9 +41,25 @@ public struct RunFolder {
         }
     }
 
-    /// temp file in the same folder, fsync, rename: a reader never sees a partial file.
+    /// Removes the hidden temporary files (`.<name>.<pid>.<…>.tmp`, see `NpzWriter` and `writeAtomically`) that a
+    /// killed process left behind; files of a process that is still alive are kept. Returns the names removed.
+    @discardableResult
+    public func removeAbandonedTemporaryFiles() -> [String] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
+        return names.filter { name in
+            guard name.hasPrefix("."), name.hasSuffix(".tmp") else { return false }
+            let fields = name.dropLast(".tmp".count).split(separator: ".")
+            guard let pid = fields.compactMap({ Int32($0) }).first, pid > 0 else { return false }
+            let alive = kill(pid, 0) == 0 || errno == EPERM
+            return !alive && unlink(file(name)) == 0
+        }
+    }
+
+    /// Hidden temp file in the same folder, fsync, rename: a reader never sees a partial file, and a killed
+    /// writer leaves only a dot-file (`removeAbandonedTemporaryFiles` cleans it up).
     public static func writeAtomically(_ data: Data, to path: String) throws {
-        let temp = path + ".tmp-\(getpid())"
+        let folder = (path as NSString).deletingLastPathComponent
+        let temp = (folder as NSString).appendingPathComponent(".\((path as NSString).lastPathComponent).\(getpid()).tmp")
         guard FileManager.default.createFile(atPath: temp, contents: data) else {
             throw CheckpointError.writeFailed(path: path, reason: "cannot create \(temp)")
         }
@@ -60,9 +76,17 @@ public struct RunFolder {
 public final class MetricsLog {
     private let handle: FileHandle?
 
-    public init(path: String, truncate: Bool) {
+    /// `truncate` starts an empty log; otherwise records are appended, after dropping those of steps beyond
+    /// `keepingStepsUpTo` (a resumed run repeats the steps that a killed run logged after its last checkpoint).
+    public init(path: String, truncate: Bool, keepingStepsUpTo lastStep: Int? = nil) {
         if truncate || !FileManager.default.fileExists(atPath: path) {
             FileManager.default.createFile(atPath: path, contents: nil)
+        } else if let lastStep, let text = try? String(contentsOfFile: path, encoding: .utf8) {
+            let kept = text.split(separator: "\n").filter { line in
+                let record = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any]
+                return ((record?["step"] as? NSNumber)?.intValue ?? 0) <= lastStep
+            }
+            try? RunFolder.writeAtomically(Data(kept.map { $0 + "\n" }.joined().utf8), to: path)
         }
         handle = FileHandle(forWritingAtPath: path)
         handle?.seekToEndOfFile()

@@ -72,9 +72,12 @@ final class Deflater {
     private let stream = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
     private let output = UnsafeMutableRawBufferPointer.allocate(byteCount: 256 << 10, alignment: 16)
 
-    init(level: Int32) {
+    /// `huffmanOnly` skips the LZ77 string matching (zlib's Z_HUFFMAN_ONLY): float arrays have almost no repeated
+    /// byte strings, so matching costs two thirds of the time and gains nothing (ref-small weights: ratio 0.913
+    /// either way, 3.5 times faster); text members keep the default strategy.
+    init(level: Int32, huffmanOnly: Bool = false) {
         stream.initialize(to: z_stream())
-        let rc = deflateInit2_(stream, level, Z_DEFLATED, -MAX_WBITS, 8, Z_DEFAULT_STRATEGY,
+        let rc = deflateInit2_(stream, level, Z_DEFLATED, -MAX_WBITS, 8, huffmanOnly ? Z_HUFFMAN_ONLY : Z_DEFAULT_STRATEGY,
                                ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size))
         precondition(rc == Z_OK, "deflateInit2 failed with \(rc) for level \(level).")
     }
