@@ -19,13 +19,20 @@ public enum BiLMCheckpoint {
         public var states: BiLanguageModel.States?
     }
 
-    /// A checkpoint file, or a run folder meaning its `best.npz`, else the checkpoint named by `latest`.
+    /// A checkpoint file, a run folder (meaning its `best.npz`, else the checkpoint named by `latest`), or a run
+    /// folder's `latest` pointer.
     public static func resolve(_ path: String) throws -> String {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             throw CheckpointError.fileNotFound(path)
         }
-        guard isDirectory.boolValue else { return path }
+        guard isDirectory.boolValue else {
+            // A run folder's `latest` pointer names the checkpoint beside it.
+            if (path as NSString).lastPathComponent == "latest" {
+                return try latestCheckpoint(inRunFolder: (path as NSString).deletingLastPathComponent)
+            }
+            return path
+        }
         let best = (path as NSString).appendingPathComponent("best.npz")
         if FileManager.default.fileExists(atPath: best) { return best }
         if let latest = try? latestCheckpoint(inRunFolder: path) { return latest }

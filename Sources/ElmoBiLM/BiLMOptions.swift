@@ -159,6 +159,13 @@ public struct BiLMOptions: Codable, Equatable {
         if let g = highway_gate_bias, !g.isFinite { throw bad("highway_gate_bias", g) }
     }
 
+    /// The same options with `n_tokens_vocab` set (the model fills it in from the vocabulary).
+    public func withVocabularySize(_ size: Int?) -> BiLMOptions {
+        var copy = self
+        copy.n_tokens_vocab = size
+        return copy
+    }
+
     public var sampledSoftmaxSize: Int { n_negative_samples_batch ?? 0 }
     public var clipNorm: Float { all_clip_norm_val ?? 10 }
 }

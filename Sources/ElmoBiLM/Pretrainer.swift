@@ -83,6 +83,14 @@ public final class Pretrainer {
             try optimizer.loadState(tensors: contents.optimizerTensors, scalars: trainer.optimizerScalars,
                                     parameters: contents.model.parameters)
             rng = RandomGenerator(stateWords: trainer.rngState)
+            // The checkpoint's options win over --config on resume; say so when they differ, and warn when the thread
+            // count differs (gemm results, and so the weights, are bitwise reproducible only at equal thread counts).
+            if contents.model.options != settings.options.withVocabularySize(contents.model.options.n_tokens_vocab) {
+                Pretrainer.warn("--resume: using the options stored in the checkpoint; they differ from --config.")
+            }
+            if trainer.threads != settings.threads {
+                Pretrainer.warn("--resume: the run used \(trainer.threads) threads, this one \(settings.threads); the result will be close to, but not bitwise equal to, an uninterrupted run.")
+            }
             states = contents.states ?? contents.model.zeroStates(batch: settings.options.batch_size)
             metrics = MetricsLog(path: run.metricsPath, truncate: false, keepingStepsUpTo: trainer.step)
         } else {
@@ -110,6 +118,10 @@ public final class Pretrainer {
             try encoder.encode(model.options).write(to: URL(fileURLWithPath: run.file("options.json")))
             metrics = MetricsLog(path: run.metricsPath, truncate: true)
         }
+    }
+
+    static func warn(_ message: String) {
+        FileHandle.standardError.write(Data("warning: \(message)\n".utf8))
     }
 
     /// The optimizer the options name; Adagrad gets bilm-tf's initial accumulator (1.0 unless set).
