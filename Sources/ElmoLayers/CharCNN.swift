@@ -1,3 +1,4 @@
+import Dispatch
 import ElmoTensor
 
 /// Sizes of the character encoder; `filters` uses bilm-tf's `options.json` form `[[width, count], ...]`.
@@ -153,7 +154,10 @@ public final class CharCNN: Layer {
             return y
         }
         let maxCount = config.filters.map { $0[1] }.max()!
-        var scratch = [Float](repeating: 0, count: maxCount)
+        // Tokens are independent: with two or more BLAS threads configured, two halves run at once, each with
+        // its own scratch row (the result is the same either way).
+        let chunks = BLAS.threads >= 2 && tokenCount >= 64 ? 2 : 1
+        var scratch = [Float](repeating: 0, count: maxCount * chunks)
         let offsets = columnOffsets
         for (k, filter) in config.filters.enumerated() {
             let (width, count) = (filter[0], filter[1])
@@ -174,11 +178,16 @@ public final class CharCNN: Layer {
                     argmax.withUnsafeMutableBufferPointer { a in
                         scratch.withUnsafeMutableBufferPointer { s in
                             y.withMutablePointer { out in
-                                Kernels.charConvolutionMax(tables: t, vocabularySize: V, width: width, features: count,
-                                                           chars: c.baseAddress!, tokens: tokenCount, charsPerToken: W,
-                                                           y: out + offsets[k], yStride: F,
-                                                           argmax: a.baseAddress! + offsets[k], argmaxStride: F,
-                                                           scratch: s.baseAddress!)
+                                let per = (tokenCount + chunks - 1) / chunks
+                                DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
+                                    let first = chunk * per, n = min(per, tokenCount - first)
+                                    guard n > 0 else { return }
+                                    Kernels.charConvolutionMax(tables: t, vocabularySize: V, width: width, features: count,
+                                                               chars: c.baseAddress! + first * W, tokens: n, charsPerToken: W,
+                                                               y: out + first * F + offsets[k], yStride: F,
+                                                               argmax: a.baseAddress! + first * F + offsets[k], argmaxStride: F,
+                                                               scratch: s.baseAddress! + chunk * maxCount)
+                                }
                             }
                         }
                     }

@@ -63,6 +63,23 @@ final class CharCNNTests: XCTestCase {
         assertTensorsClose(y, expected, rtol: 1e-5, atol: 1e-5, "table conv vs im2col + gemm")
     }
 
+    /// With two BLAS threads, large batches are split across two threads; the output must not change.
+    func testTwoThreadForwardEqualsOneThread() {
+        var rng = RandomGenerator(seed: 4)
+        let cnn = CharCNN(config: CharCNNConfig(filters: [[1, 3], [2, 4], [3, 5]], embeddingDimension: 4, maxCharacters: 8),
+                          name: "cnn", rng: &rng)
+        let tokens = 101
+        let chars = (0..<(tokens * 8)).map { _ in Int32(1 + rng.nextInt(below: 261)) }
+        let saved = BLAS.threads
+        defer { BLAS.setThreads(saved) }
+        var cache = CharCNN.Cache()
+        BLAS.setThreads(1)
+        let serial = cnn.forward(chars, tokenCount: tokens, cache: &cache)
+        BLAS.setThreads(2)
+        let split = cnn.forward(chars, tokenCount: tokens, cache: &cache)
+        XCTAssertEqual(serial.data, split.data)
+    }
+
     func testGradientsMatchFiniteDifferencesTanh() {
         checkGradients(activation: .tanh, seed: 3)
     }
