@@ -1,0 +1,96 @@
+import ElmoBiLM
+import ElmoTasks
+import ElmoTensor
+import ElmoText
+import Foundation
+import XCTest
+
+final class TaggerTrainingTests: XCTestCase {
+    /// A toy POS task that needs context (`fish` is a noun or a verb by position) is learnt almost perfectly from
+    /// frozen features of a random tiny biLM, with the CRF and without.
+    func testTrainingOnAToyTaskReachesHighAccuracy() throws {
+        let train = TaggerFixtures.toyPOS(count: 160, seed: 1), dev = TaggerFixtures.toyPOS(count: 40, seed: 2)
+        for crf in [true, false] {
+            let features = TaskFeatures(bilm: TaggerFixtures.bilm(), mode: .frozen)
+            var options = TaggerOptions()
+            options.hidden = 12
+            options.crf = crf
+            options.mixDropout = 0
+            options.dropout = 0
+            let tagger = Tagger(options: options, labels: TaggerFinetuning.tagSet(train), mixtureSize: features.mixtureSize,
+                                inputSize: features.dimension, seed: 2)
+            var settings = TaskTrainingSettings()
+            settings.epochs = 10
+            settings.patience = 3
+            settings.batchSize = 16
+            settings.learningRate = 2e-2
+            let trainer = TaskTrainer(head: tagger, features: features, settings: settings, run: nil, saveBest: nil)
+            let before = tagger.score(tagger.predictAll(TaskFeatures.Sentences(dev.map(\.tokens)), features: features, batchSize: 16),
+                                      examples: dev).primary
+            let result = try trainer.train(train: train, dev: dev)
+            XCTAssertEqual(result.bestScore.primaryName, "accuracy")
+            XCTAssertGreaterThanOrEqual(result.bestScore.primary, 0.97, "crf: \(crf), history \(result.history.map(\.primary))")
+            XCTAssertLessThan(before, 0.9, "the untrained tagger must not already solve the task")
+            // The model holds the best epoch's parameters.
+            let after = tagger.score(tagger.predictAll(TaskFeatures.Sentences(dev.map(\.tokens)), features: features, batchSize: 16),
+                                     examples: dev)
+            XCTAssertEqual(after.primary, result.bestScore.primary, accuracy: 1e-12)
+        }
+    }
+
+    /// Every features mode: the run folder's `best.npz` loads back into a model with exactly the same predictions;
+    /// a token far longer than `max_characters_per_token` is cut, not rejected, in training and prediction.
+    func testSaveLoadRoundTripGivesIdenticalPredictions() throws {
+        let folder = TaggerFixtures.temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let checkpoint = try TaggerFixtures.writeCheckpoint(in: folder)
+        var sentences = TaggerFixtures.toyPOS(count: 24, seed: 5)
+        sentences[0].tokens[1] = String(repeating: "dog", count: 70)
+        let trainPath = TaggerFixtures.write(TaggerFixtures.conll(sentences), to: folder, name: "train.conll")
+        let devPath = TaggerFixtures.write(TaggerFixtures.conll(TaggerFixtures.toyPOS(count: 8, seed: 6)), to: folder, name: "dev.conll")
+        for mode in TaskFeatures.Mode.allCases {
+            var settings = TaggerFinetuneSettings(checkpoint: checkpoint, trainPath: trainPath, devPath: devPath,
+                                                  output: (folder as NSString).appendingPathComponent("run-\(mode.rawValue)"))
+            settings.mode = mode
+            settings.options.hidden = 4
+            settings.training.epochs = 2
+            settings.training.patience = 2
+            settings.training.batchSize = 8
+            let outcome = try TaggerFinetuning.run(settings)
+            XCTAssertEqual(outcome.model.options.metric, .accuracy)
+            XCTAssertNil(outcome.model.options.scheme)
+            for name in ["best.npz", "metrics.jsonl", "learning-curve.svg"] {
+                XCTAssertTrue(FileManager.default.fileExists(atPath: "\(settings.output!)/\(name)"), "\(mode): \(name) missing")
+            }
+            let loaded = try TaggerModel.load(settings.output!)
+            XCTAssertEqual(loaded.manifest.mode, mode)
+            XCTAssertEqual(loaded.tagger.labels, outcome.model.tagger.labels)
+            let tokens = sentences.map(\.tokens) + [["a", String(repeating: "x", count: 300), "fish"]]
+            let expected = outcome.model.predict(tokens)
+            XCTAssertEqual(loaded.predict(tokens), expected, "\(mode)")
+            XCTAssertEqual(expected.map(\.count), tokens.map(\.count))
+            for (a, b) in zip(loaded.tagger.parameters + loaded.features.storedParameters,
+                              outcome.model.tagger.parameters + outcome.model.features.storedParameters) {
+                XCTAssertEqual(a.value.data, b.value.data, "\(mode): \(a.name)")
+            }
+        }
+    }
+
+    /// A token longer than the biLM's limit gets the same features as its first W − 2 = 8 bytes.
+    func testLongTokensAreCutToTheCharacterLimit() {
+        let features = TaskFeatures(bilm: TaggerFixtures.bilm(), mode: .frozen)
+        var rng = RandomGenerator(seed: 0)
+        let long = TaskFeatures.Sentences([["the", String(repeating: "abcdefgh", count: 40) + "tail"]], cacheable: false)
+        let cut = TaskFeatures.Sentences([["the", "abcdefgh"]], cacheable: false)
+        let other = TaskFeatures.Sentences([["the", "abcdefgi"]], cacheable: false)
+        let a = features.batch(long, indices: [0], training: false, rng: &rng).layers
+        let b = features.batch(cut, indices: [0], training: false, rng: &rng).layers
+        let c = features.batch(other, indices: [0], training: false, rng: &rng).layers
+        XCTAssertEqual(a.map(\.data), b.map(\.data))
+        XCTAssertNotEqual(b.map(\.data), c.map(\.data), "the 8th byte must still matter")
+    }
+
+    func testPredictionsAreWrittenAsCoNLL() {
+        XCTAssertEqual(TaggerModel.conll(tokens: [["a", "b"], ["c"]], tags: [["X", "Y"], ["Z"]]), "a\tX\nb\tY\n\nc\tZ\n\n")
+    }
+}
