@@ -93,6 +93,22 @@ public final class TaskFeatures {
         let bilmCache: BiLanguageModel.LayerOutputsCache?
         let encoderCache: TokenEncoder.Cache?
 
+        /// A batch of given layers (K × `[B, T, D]`, zero at padding), e.g. to run a head on its own; `backward`
+        /// cannot be called on it.
+        public init(layers: [Tensor], lengths: [Int]) {
+            precondition(!layers.isEmpty && layers.allSatisfy { $0.shape.count == 3 && $0.shape == layers[0].shape }
+                            && lengths.count == layers[0].shape[0],
+                         "TaskFeatures.Batch needs K equal [B, T, D] layers and B lengths, got \(layers.map(\.shape)) and \(lengths.count).")
+            self.init(layers: layers, lengths: lengths, bilmCache: nil, encoderCache: nil)
+        }
+
+        init(layers: [Tensor], lengths: [Int], bilmCache: BiLanguageModel.LayerOutputsCache?, encoderCache: TokenEncoder.Cache?) {
+            self.layers = layers
+            self.lengths = lengths
+            self.bilmCache = bilmCache
+            self.encoderCache = encoderCache
+        }
+
         /// One flag per position, `mask[b·T + t] = t < lengths[b]`.
         public var mask: [Bool] {
             let steps = layers[0].shape[1]
