@@ -206,10 +206,12 @@ public final class Tagger: TaskHead {
 
 /// Scores of predicted tags against gold ones: token accuracy always, and conlleval's span report when the tags
 /// have a chunk scheme.
-public struct TaggerEvaluation {
+public struct TaggerEvaluation: Codable, Equatable {
     public var tokens: Int
     public var correctTokens: Int
-    /// conlleval's report (nil for plain tags).
+    /// Correct tokens / tokens, in [0, 1].
+    public var accuracy: Double
+    /// conlleval's report, percentages as conlleval prints them (nil for plain tags).
     public var spans: SpanF1Report?
 
     public init(gold: [[String]], predicted: [[String]], scheme: TagScheme?) {
@@ -217,11 +219,9 @@ public struct TaggerEvaluation {
                      "TaggerEvaluation needs one predicted tag per gold tag: \(gold.map(\.count)) vs \(predicted.map(\.count)).")
         tokens = gold.reduce(0) { $0 + $1.count }
         correctTokens = zip(gold, predicted).reduce(0) { sum, pair in sum + zip(pair.0, pair.1).filter { $0 == $1 }.count }
+        accuracy = tokens > 0 ? Double(correctTokens) / Double(tokens) : 0
         spans = scheme == nil ? nil : SpanF1Report(gold: gold, predicted: predicted)
     }
-
-    /// Correct tokens / tokens, in [0, 1].
-    public var accuracy: Double { tokens > 0 ? Double(correctTokens) / Double(tokens) : 0 }
 
     /// `accuracy`, and `f1`, `precision`, `recall` with a scheme, as fractions in [0, 1].
     public var values: [String: Double] {

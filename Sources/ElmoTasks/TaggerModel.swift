@@ -34,6 +34,9 @@ public final class TaggerModel {
     public static func load(_ path: String) throws -> TaggerModel {
         let (reader, file, _) = try TaskCheckpoint.open(path)
         let manifest = try TaskCheckpoint.manifest(reader, file: file, kind: kind, as: TaggerOptions.self)
+        guard !manifest.labels.isEmpty && Set(manifest.labels).count == manifest.labels.count else {
+            throw TaskError.invalidManifest(path: file, reason: "has tags \(manifest.labels); a tagger needs one or more distinct ones")
+        }
         let features = try TaskCheckpoint.loadFeatures(manifest, reader: reader, file: file)
         let tagger = Tagger(options: manifest.options, labels: manifest.labels, mixtureSize: features.mixtureSize,
                             inputSize: features.dimension, seed: manifest.training.seed)
@@ -64,20 +67,6 @@ public final class TaggerModel {
     /// A warning when gold tags of `sentences` are not in the model's tag set (they can only be predicted wrong).
     public func unknownTagWarning(_ sentences: [TaggedSentence], path: String) -> String? {
         TaggerFinetuning.unknownTagWarning(sentences, known: tagger.labels, path: path)
-    }
-
-    /// Plain text for prediction: one sentence per line, tokens separated by whitespace; blank lines are skipped.
-    public static func readText(path: String) throws -> [[String]] {
-        let text: String
-        do {
-            text = try String(contentsOfFile: path, encoding: .utf8)
-        } catch {
-            throw DataError.unreadableFile(path: path, reason: error.localizedDescription)
-        }
-        let sentences = text.split(whereSeparator: \.isNewline).map { $0.split(whereSeparator: \.isWhitespace).map(String.init) }
-            .filter { !$0.isEmpty }
-        guard !sentences.isEmpty else { throw DataError.noExamples(path: path) }
-        return sentences
     }
 
     /// CoNLL output: `token TAB tag` per line, a blank line after each sentence.

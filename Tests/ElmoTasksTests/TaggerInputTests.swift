@@ -8,16 +8,15 @@ import XCTest
 final class TaggerInputTests: XCTestCase {
     private var folder = ""
 
-    override func setUp() { folder = TaggerFixtures.temporaryFolder() }
-    override func tearDown() { try? FileManager.default.removeItem(atPath: folder) }
+    override func setUpWithError() throws { folder = try temporaryFolder(self) }
 
     private let good = "John\tB-PER\nlives\tO\n\nParis\tB-LOC\n"
 
     /// Runs the entry point on `train` (and a good dev file) and returns the error's message.
     private func failure(train: String, dev: String? = nil, format: TaggerDataFormat = .conll, scheme: TagScheme? = nil,
                          file: StaticString = #filePath, line: UInt = #line) -> (error: Error?, trainPath: String, devPath: String) {
-        let trainPath = TaggerFixtures.write(train, to: folder, name: "train.txt")
-        let devPath = TaggerFixtures.write(dev ?? good, to: folder, name: "dev.txt")
+        let trainPath = try! writeFile(train, "train.txt", in: folder)
+        let devPath = try! writeFile(dev ?? good, "dev.txt", in: folder)
         var settings = TaggerFinetuneSettings(checkpoint: "/nonexistent/bilm.npz", trainPath: trainPath, devPath: devPath, output: nil)
         settings.options.data.format = format
         settings.scheme = scheme
@@ -68,7 +67,7 @@ final class TaggerInputTests: XCTestCase {
     }
 
     func testSpanMetricNeedsChunkTags() {
-        let trainPath = TaggerFixtures.write("The/DT dog/NN\n", to: folder, name: "pos.txt")
+        let trainPath = try! writeFile("The/DT dog/NN\n", "pos.txt", in: folder)
         var settings = TaggerFinetuneSettings(checkpoint: "/nonexistent", trainPath: trainPath, devPath: trainPath, output: nil)
         settings.options.data.format = .slash
         settings.metric = .f1

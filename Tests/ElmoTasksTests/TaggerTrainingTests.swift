@@ -11,7 +11,7 @@ final class TaggerTrainingTests: XCTestCase {
     func testTrainingOnAToyTaskReachesHighAccuracy() throws {
         let train = TaggerFixtures.toyPOS(count: 160, seed: 1), dev = TaggerFixtures.toyPOS(count: 40, seed: 2)
         for crf in [true, false] {
-            let features = TaskFeatures(bilm: TaggerFixtures.bilm(), mode: .frozen)
+            let features = TaskFeatures(bilm: try tinyBiLM().0, mode: .frozen)
             var options = TaggerOptions()
             options.hidden = 12
             options.crf = crf
@@ -41,13 +41,12 @@ final class TaggerTrainingTests: XCTestCase {
     /// Every features mode: the run folder's `best.npz` loads back into a model with exactly the same predictions;
     /// a token far longer than `max_characters_per_token` is cut, not rejected, in training and prediction.
     func testSaveLoadRoundTripGivesIdenticalPredictions() throws {
-        let folder = TaggerFixtures.temporaryFolder()
-        defer { try? FileManager.default.removeItem(atPath: folder) }
-        let checkpoint = try TaggerFixtures.writeCheckpoint(in: folder)
+        let folder = try temporaryFolder(self)
+        let checkpoint = try savedTinyBiLM(in: folder)
         var sentences = TaggerFixtures.toyPOS(count: 24, seed: 5)
         sentences[0].tokens[1] = String(repeating: "dog", count: 70)
-        let trainPath = TaggerFixtures.write(TaggerFixtures.conll(sentences), to: folder, name: "train.conll")
-        let devPath = TaggerFixtures.write(TaggerFixtures.conll(TaggerFixtures.toyPOS(count: 8, seed: 6)), to: folder, name: "dev.conll")
+        let trainPath = try writeFile(TaggerFixtures.conll(sentences), "train.conll", in: folder)
+        let devPath = try writeFile(TaggerFixtures.conll(TaggerFixtures.toyPOS(count: 8, seed: 6)), "dev.conll", in: folder)
         for mode in TaskFeatures.Mode.allCases {
             var settings = TaggerFinetuneSettings(checkpoint: checkpoint, trainPath: trainPath, devPath: devPath,
                                                   output: (folder as NSString).appendingPathComponent("run-\(mode.rawValue)"))
@@ -77,8 +76,8 @@ final class TaggerTrainingTests: XCTestCase {
     }
 
     /// A token longer than the biLM's limit gets the same features as its first W − 2 = 8 bytes.
-    func testLongTokensAreCutToTheCharacterLimit() {
-        let features = TaskFeatures(bilm: TaggerFixtures.bilm(), mode: .frozen)
+    func testLongTokensAreCutToTheCharacterLimit() throws {
+        let features = TaskFeatures(bilm: try tinyBiLM().0, mode: .frozen)
         var rng = RandomGenerator(seed: 0)
         let long = TaskFeatures.Sentences([["the", String(repeating: "abcdefgh", count: 40) + "tail"]], cacheable: false)
         let cut = TaskFeatures.Sentences([["the", "abcdefgh"]], cacheable: false)
