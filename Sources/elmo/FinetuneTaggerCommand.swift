@@ -18,8 +18,8 @@ struct FinetuneTaggerCommand: ParsableCommand {
         commandName: "tagger",
         abstract: "Train a sequence tagger (POS, chunking, NER) on ELMo representations.",
         discussion: """
-        Head: a trainable ScalarMix over the biLM layers (dropout 0.5) -> biLSTM (--hidden per direction, masked) -> \
-        dropout 0.2 -> linear -> CRF (Viterbi decoding, constrained by the tag scheme) or, with --no-crf, a softmax \
+        Head: a trainable ScalarMix over the biLM layers -> dropout (--mix-dropout) -> biLSTM (--hidden per direction, \
+        masked) -> dropout (--dropout) -> linear -> CRF (Viterbi decoding, constrained by the tag scheme) or, with --no-crf, a softmax \
         per token. Data: --format conll (token and tag columns, blank line between sentences), conllu (FORM with \
         UPOS, or XPOS with --xpos) or slash (word/TAG word/TAG ..., one sentence per line). The tag scheme is \
         detected from the training tags unless --scheme is given; early stopping uses span F1 for chunk tags and \
@@ -60,6 +60,12 @@ struct FinetuneTaggerCommand: ParsableCommand {
     @Option(help: "biLSTM state size per direction (default: 64).")
     var hidden = 64
 
+    @Option(help: "Dropout on the mixed ELMo vectors (default: 0.5).")
+    var mixDropout: Float = 0.5
+
+    @Option(help: "Dropout on the biLSTM output (default: 0.2).")
+    var dropout: Float = 0.2
+
     @Flag(help: "A softmax per token instead of the CRF.")
     var noCrf = false
 
@@ -72,6 +78,9 @@ struct FinetuneTaggerCommand: ParsableCommand {
 
     func validate() throws {
         if hidden < 1 { throw ValidationError("--hidden must be at least 1, not \(hidden).") }
+        for (name, p) in [("mix-dropout", mixDropout), ("dropout", dropout)] where !(p >= 0 && p < 1) {
+            throw ValidationError("--\(name) must be in [0, 1), not \(p).")
+        }
         if let n = maxTrainSentences, n < 1 { throw ValidationError("--max-train-sentences must be at least 1, not \(n).") }
         if format != nil && format != .conll && (tokenColumn != 0 || tagColumn != -1) {
             throw ValidationError("--token-column and --tag-column apply to --format conll only.")
@@ -89,6 +98,8 @@ struct FinetuneTaggerCommand: ParsableCommand {
             settings.training = training.settings
             settings.options.hidden = hidden
             settings.options.crf = !noCrf
+            settings.options.mixDropout = mixDropout
+            settings.options.dropout = dropout
             settings.options.data.format = format ?? (train.lowercased().hasSuffix(".conllu") ? .conllu : .conll)
             settings.options.data.tokenColumn = tokenColumn
             settings.options.data.tagColumn = tagColumn
