@@ -1,1 +1,0 @@
-// ElmoTasks: see DESIGN.md for what this module holds.

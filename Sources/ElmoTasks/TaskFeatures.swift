@@ -1,0 +1,241 @@
+import ElmoBiLM
+import ElmoEmbeddings
+import ElmoLayers
+import ElmoTensor
+import ElmoText
+
+/// The input of a task head: for a padded batch of sentences, K representation layers `[B, T, D]` per token
+/// (what the head's ScalarMix mixes), and the backward pass into whatever produced them.
+///
+/// Three modes (B batch, T = longest sentence, D = 2P, L = biLM layers):
+/// - `frozen`: the pre-trained biLM's L + 1 layer outputs, computed once per sentence and kept in memory, so
+///   epochs after the first cost only the head (exact, because each sentence starts from a zero LSTM state and
+///   sees only its own tokens). No gradient reaches the biLM.
+/// - `finetune`: the same layers computed with gradients on every batch (the biLM's own dropout while training);
+///   `backward` trains the biLM through `BiLanguageModel.backwardLayerOutputs`.
+/// - `noPretrained`: the baseline that measures the transfer gain: a randomly initialised token encoder (char-CNN
+///   + highway + projection, from the same options) trained from scratch with the head; one layer, `[x; x]`.
+///
+/// `<S>`/`</S>` are added for the biLM and removed again, so position t is token t. Outputs are zero at padding.
+public final class TaskFeatures {
+    public enum Mode: String, Codable, CaseIterable, Sendable {
+        case frozen
+        case finetune
+        case noPretrained = "no-pretrained"
+    }
+
+    public let mode: Mode
+    public let options: BiLMOptions
+    /// The pre-trained biLM (`frozen`, `finetune`).
+    public let bilm: BiLanguageModel?
+    /// The token encoder trained from scratch (`noPretrained`).
+    public let scratchEncoder: TokenEncoder?
+
+    /// `frozen` or `finetune` features from a pre-trained biLM.
+    public init(bilm: BiLanguageModel, mode: Mode) {
+        precondition(mode != .noPretrained, "TaskFeatures(bilm:mode:) takes frozen or finetune; use init(scratchOptions:seed:).")
+        self.mode = mode
+        self.options = bilm.options
+        self.bilm = bilm
+        self.scratchEncoder = nil
+    }
+
+    /// `noPretrained` features: a token encoder built from `options`, randomly initialised from `seed`.
+    public init(scratchOptions options: BiLMOptions, seed: UInt64) {
+        var rng = RandomGenerator(seed: seed)
+        self.mode = .noPretrained
+        self.options = options
+        self.bilm = nil
+        self.scratchEncoder = TokenEncoder(options: options, rng: &rng)
+    }
+
+    /// K, the layers per token: L + 1 for a biLM, 1 for the scratch encoder.
+    public var mixtureSize: Int { bilm.map { $0.layerCount + 1 } ?? 1 }
+    /// D = 2P features per layer.
+    public var dimension: Int { 2 * options.lstm.projection_dim }
+    private var maxCharacters: Int { options.char_cnn.max_characters_per_token }
+
+    /// Trainable feature parameters, bottom group first (for discriminative rates and gradual unfreezing):
+    /// none when frozen; token encoder, LSTM layer 0, … when fine-tuned; the scratch encoder as one group.
+    public var parameterGroups: [[Parameter]] {
+        switch mode {
+        case .frozen: return []
+        case .finetune: return bilm!.finetuneParameterGroups
+        case .noPretrained: return [scratchEncoder!.parameters]
+        }
+    }
+
+    /// The parameters a task model must store to reproduce these features (none when frozen: the biLM is
+    /// referenced by path and CRC instead).
+    public var storedParameters: [Parameter] { parameterGroups.flatMap { $0 } }
+
+    /// The sentences of one data split; in `frozen` mode each sentence's `[K, n, D]` layers are cached on first use.
+    public final class Sentences {
+        public let tokens: [[String]]
+        let cacheable: Bool
+        var cached: [Tensor?]
+
+        /// - Parameter cacheable: keep frozen layer outputs for later epochs (false for one-pass prediction).
+        public init(_ tokens: [[String]], cacheable: Bool = true) {
+            precondition(tokens.allSatisfy { !$0.isEmpty }, "TaskFeatures.Sentences: every sentence needs at least one token.")
+            self.tokens = tokens
+            self.cacheable = cacheable
+            self.cached = cacheable ? Array(repeating: nil, count: tokens.count) : []
+        }
+
+        public var count: Int { tokens.count }
+    }
+
+    /// One padded batch: K layers `[B, T, D]` (zero at padding) and what `backward` needs.
+    public struct Batch {
+        public let layers: [Tensor]
+        public let lengths: [Int]
+        let bilmCache: BiLanguageModel.LayerOutputsCache?
+        let encoderCache: TokenEncoder.Cache?
+
+        /// A batch of given layers (K × `[B, T, D]`, zero at padding), e.g. to run a head on its own; `backward`
+        /// cannot be called on it.
+        public init(layers: [Tensor], lengths: [Int]) {
+            precondition(!layers.isEmpty && layers.allSatisfy { $0.shape.count == 3 && $0.shape == layers[0].shape }
+                            && lengths.count == layers[0].shape[0],
+                         "TaskFeatures.Batch needs K equal [B, T, D] layers and B lengths, got \(layers.map(\.shape)) and \(lengths.count).")
+            self.init(layers: layers, lengths: lengths, bilmCache: nil, encoderCache: nil)
+        }
+
+        init(layers: [Tensor], lengths: [Int], bilmCache: BiLanguageModel.LayerOutputsCache?, encoderCache: TokenEncoder.Cache?) {
+            self.layers = layers
+            self.lengths = lengths
+            self.bilmCache = bilmCache
+            self.encoderCache = encoderCache
+        }
+
+        /// One flag per position, `mask[b·T + t] = t < lengths[b]`.
+        public var mask: [Bool] {
+            let steps = layers[0].shape[1]
+            return lengths.flatMap { n in (0..<steps).map { $0 < n } }
+        }
+    }
+
+    /// The layers of sentences `indices` of `sentences`. `training` turns on the biLM's dropout in `finetune` mode
+    /// and keeps the caches `backward` needs.
+    public func batch(_ sentences: Sentences, indices: [Int], training: Bool, rng: inout RandomGenerator) -> Batch {
+        let batchTokens = indices.map { sentences.tokens[$0] }
+        let lengths = batchTokens.map(\.count)
+        switch mode {
+        case .frozen:
+            var perSentence = [Tensor?](repeating: nil, count: indices.count)
+            var missing: [Int] = []
+            for (k, index) in indices.enumerated() {
+                if sentences.cacheable, let cached = sentences.cached[index] { perSentence[k] = cached } else { missing.append(k) }
+            }
+            if !missing.isEmpty {
+                let computed = frozenLayers(missing.map { batchTokens[$0] })
+                for (k, tensor) in zip(missing, computed) {
+                    perSentence[k] = tensor
+                    if sentences.cacheable { sentences.cached[indices[k]] = tensor }
+                }
+            }
+            return Batch(layers: Self.pad(perSentence.map { $0! }, layerCount: mixtureSize, dimension: dimension),
+                         lengths: lengths, bilmCache: nil, encoderCache: nil)
+        case .finetune:
+            let steps = (lengths.max() ?? 0) + 2
+            var cache = BiLanguageModel.LayerOutputsCache()
+            let full = bilm!.layerOutputsWithCache(characters: characters(batchTokens, steps: steps, boundaries: true),
+                                                   batchSize: indices.count, steps: steps, lengths: lengths.map { $0 + 2 },
+                                                   training: training, rng: &rng, cache: &cache)
+            return Batch(layers: full.map { Self.stripBoundaries($0, lengths: lengths) }, lengths: lengths,
+                         bilmCache: training ? cache : nil, encoderCache: nil)
+        case .noPretrained:
+            let steps = lengths.max() ?? 0, p = options.lstm.projection_dim
+            var cache = TokenEncoder.Cache()
+            let x = scratchEncoder!.forward(characters(batchTokens, steps: steps, boundaries: false), tokenCount: indices.count * steps,
+                                            cache: &cache).reshaped([indices.count, steps, p])
+            return Batch(layers: [Tensor.concatenatingColumns(x, x).zeroingPadding(lengths: lengths)], lengths: lengths,
+                         bilmCache: nil, encoderCache: training ? cache : nil)
+        }
+    }
+
+    /// dLayers: K tensors `[B, T, D]` (∂loss/∂`batch.layers`) → accumulates into the feature parameters (nothing
+    /// when frozen). The batch must come from `batch(…, training: true, …)`.
+    public func backward(_ dLayers: [Tensor], batch: Batch) {
+        precondition(dLayers.count == batch.layers.count,
+                     "TaskFeatures.backward got \(dLayers.count) layer gradients for \(batch.layers.count) layers.")
+        switch mode {
+        case .frozen:
+            return
+        case .finetune:
+            guard let cache = batch.bilmCache else { preconditionFailure("TaskFeatures.backward needs a batch made with training: true.") }
+            bilm!.backwardLayerOutputs(dLayers.map { Self.addBoundaries($0, lengths: batch.lengths) }, cache: cache)
+        case .noPretrained:
+            guard let cache = batch.encoderCache else { preconditionFailure("TaskFeatures.backward needs a batch made with training: true.") }
+            // In the forward pass this was layer 0 = [x; x], so dx = dLayer[:, :P] + dLayer[:, P:].
+            let p = options.lstm.projection_dim
+            let (da, db) = dLayers[0].zeroingPadding(lengths: batch.lengths).splittingColumns(at: p)
+            var dx = da
+            dx.add(db)
+            scratchEncoder!.backward(dx.reshaped([dx.count / p, p]), cache: cache)
+        }
+    }
+
+    // MARK: - Layout helpers
+
+    /// `[K, n, D]` per sentence from one frozen biLM pass (each sentence alone in its rows, so cacheable).
+    private func frozenLayers(_ batchTokens: [[String]]) -> [Tensor] {
+        ContextualEmbedder(model: bilm!, vocabulary: Self.noVocabulary).embed(batchTokens, batchSize: batchTokens.count)
+    }
+
+    /// The embedder only needs the model; the vocabulary is for the softmax, which layer outputs do not use.
+    private static let noVocabulary = try! Vocabulary(words: [Vocabulary.bos, Vocabulary.eos, Vocabulary.unk])
+
+    /// Character ids `[B * T * W]`, with `<S>`/`</S>` around each sentence when `boundaries`; padding ids are 0.
+    private func characters(_ sentences: [[String]], steps: Int, boundaries: Bool) -> [Int32] {
+        let w = maxCharacters
+        var chars: [Int32] = []
+        chars.reserveCapacity(sentences.count * steps * w)
+        for sentence in sentences {
+            let tokens = boundaries ? [Vocabulary.bos] + sentence + [Vocabulary.eos] : sentence
+            for token in tokens { CharacterIds.append(token, maxCharacters: w, to: &chars) }
+            chars.append(contentsOf: repeatElement(0, count: (steps - tokens.count) * w))
+        }
+        return chars
+    }
+
+    /// K layers `[B, T, D]` from per-sentence `[K, n_b, D]` tensors, zero beyond each n_b.
+    static func pad(_ sentences: [Tensor], layerCount: Int, dimension d: Int) -> [Tensor] {
+        let steps = sentences.map { $0.shape[1] }.max() ?? 0
+        var layers = (0..<layerCount).map { _ in Tensor(zeros: [sentences.count, steps, d]) }
+        for k in 0..<layerCount {
+            layers[k].withMutablePointer { dst in
+                for (b, sentence) in sentences.enumerated() {
+                    let n = sentence.shape[1]
+                    sentence.withPointer { (dst + b * steps * d).update(from: $0 + k * n * d, count: n * d) }
+                }
+            }
+        }
+        return layers
+    }
+
+    /// `[B, T+2, D]` with `<S>` at step 0 → `[B, T, D]` holding steps 1...n_b of each sentence, zero after.
+    static func stripBoundaries(_ x: Tensor, lengths: [Int]) -> Tensor {
+        let b = x.shape[0], full = x.shape[1], d = x.shape[2], steps = full - 2
+        var out = Tensor(zeros: [b, steps, d])
+        x.withPointer { src in
+            out.withMutablePointer { dst in
+                for s in 0..<b { (dst + s * steps * d).update(from: src + (s * full + 1) * d, count: lengths[s] * d) }
+            }
+        }
+        return out
+    }
+
+    /// Adjoint of `stripBoundaries`: `[B, T, D]` → `[B, T+2, D]`, zero at `<S>`, `</S>` and padding.
+    static func addBoundaries(_ dx: Tensor, lengths: [Int]) -> Tensor {
+        let b = dx.shape[0], steps = dx.shape[1], d = dx.shape[2], full = steps + 2
+        var out = Tensor(zeros: [b, full, d])
+        dx.withPointer { src in
+            out.withMutablePointer { dst in
+                for s in 0..<b { (dst + (s * full + 1) * d).update(from: src + s * steps * d, count: lengths[s] * d) }
+            }
+        }
+        return out
+    }
+}

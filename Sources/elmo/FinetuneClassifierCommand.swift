@@ -1,0 +1,81 @@
+import ArgumentParser
+import ElmoBiLM
+import ElmoLayers
+import ElmoTasks
+import Foundation
+
+/// `elmo finetune classifier`: trains a sentence classifier and keeps the best model (by dev accuracy).
+struct FinetuneClassifierCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "classifier",
+        abstract: "Train a sentence classifier on ELMo representations.",
+        discussion: """
+        Head: a trainable ScalarMix over the biLM layers (dropout 0.5) -> encoder (bilstm | cnn | none) -> pooling \
+        (max | mean | last | concat) -> MLP -> softmax. Data: label<TAB>text per line by default (see --text-column, \
+        --label-column, --header, --format). Writes best.npz (the model), metrics.jsonl and learning-curve.svg to \
+        --output and prints a JSON summary; use `elmo evaluate --model <output>` on a test file.
+        """)
+
+    @Option(help: "The pre-trained biLM: a checkpoint file or run folder (with --no-pretrained only its options are used).")
+    var checkpoint: String
+
+    @Option(help: "Training data file.")
+    var train: String
+
+    @Option(help: "Dev data file (early stopping and model selection).")
+    var dev: String
+
+    @Option(help: "Run folder to create, e.g. Checkpoints/<run>.")
+    var output: String
+
+    @OptionGroup var data: ClassificationDataOptions
+
+    @Option(help: "A dev label not seen in training: error (naming the line) or warn (counted as wrong) (default: error).")
+    var unknownLabel: UnknownLabelPolicy = .error
+
+    @Option(help: "bilstm, cnn or none (default: bilstm).")
+    var encoder: ClassifierEncoderKind = .bilstm
+
+    @Option(help: "max, mean, last or concat (default: max; the cnn encoder always max-pools).")
+    var pooling: PoolingMode = .max
+
+    @Option(help: "biLSTM state size per direction and MLP hidden size (default: 64).")
+    var hidden = 64
+
+    @Option(help: "CNN filters per width 3, 4, 5 (default: 100).")
+    var filters = 100
+
+    @OptionGroup var training: TaskTrainingOptions
+
+    @OptionGroup var threads: ThreadOptions
+
+    func validate() throws {
+        if hidden < 1 { throw ValidationError("--hidden must be at least 1, not \(hidden).") }
+        if filters < 1 { throw ValidationError("--filters must be at least 1, not \(filters).") }
+        if encoder == .cnn && pooling != .max {
+            throw ValidationError("--pooling \(pooling.rawValue) does not apply to --encoder cnn, which max-pools over time itself.")
+        }
+    }
+
+    func run() throws {
+        threads.apply()
+        try reportingErrors {
+            var settings = ClassifierFinetuneSettings(checkpoint: checkpoint, trainFile: train, devFile: dev, output: output)
+            settings.mode = training.mode
+            settings.training = training.settings
+            settings.unknownLabels = unknownLabel
+            settings.options.encoder = encoder
+            settings.options.pooling = pooling
+            settings.options.hidden = hidden
+            settings.options.filters = filters
+            settings.options.data = data.apply(to: ClassificationDataSettings())
+            let (model, result) = try ClassifierFinetuning.run(settings, progress: ProgressLine(every: 50)) {
+                FileHandle.standardError.write(Data("Warning: \($0)\n".utf8))
+            }
+            printJSON(["model": (output as NSString).appendingPathComponent("best.npz"), "mode": model.features.mode.rawValue,
+                       "labels": model.labels, "best_epoch": result.bestEpoch, "epochs_run": result.epochsRun,
+                       "stopped_early": result.stoppedEarly, "dev_accuracy": result.bestScore.values["accuracy"] ?? 0,
+                       "dev_macro_f1": result.bestScore.values["macro_f1"] ?? 0, "seconds": result.seconds])
+        }
+    }
+}

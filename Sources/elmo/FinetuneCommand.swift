@@ -1,0 +1,92 @@
+import ArgumentParser
+import ElmoLayers
+import ElmoTasks
+
+/// `elmo finetune <task>`: one subcommand per task head.
+struct FinetuneCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "finetune",
+        abstract: "Fine-tune a task head on a pre-trained biLM (or, for a baseline, on a token encoder trained from scratch).",
+        subcommands: [FinetuneClassifierCommand.self])
+}
+
+extension PoolingMode: ExpressibleByArgument {}
+extension ClassifierEncoderKind: ExpressibleByArgument {}
+extension ClassificationFormat: ExpressibleByArgument {}
+extension UnknownLabelPolicy: ExpressibleByArgument {}
+
+/// `--bilm frozen|finetune`.
+enum BiLMTraining: String, ExpressibleByArgument, CaseIterable {
+    case frozen, finetune
+}
+
+/// Training options shared by the task subcommands.
+struct TaskTrainingOptions: ParsableArguments {
+    @Option(help: "Epochs at most (default: 10).")
+    var epochs = 10
+
+    @Option(help: "Stop after this many epochs without a better dev score (default: 3).")
+    var patience = 3
+
+    @Option(help: "Sentences per batch (default: 32).")
+    var batchSize = 32
+
+    @Option(name: .customLong("lr"), help: "Adam learning rate of the head (default: 0.001).")
+    var learningRate: Float = 1e-3
+
+    @Option(help: "frozen: the biLM's layer outputs are computed once and cached; finetune: the biLM is trained too, with discriminative learning rates and gradual unfreezing (default: frozen).")
+    var bilm: BiLMTraining = .frozen
+
+    @Flag(help: "Baseline: replace the pre-trained biLM by a randomly initialised token encoder (same options) trained with the head.")
+    var noPretrained = false
+
+    @Option(help: "Random seed (default: 1).")
+    var seed: UInt64 = 1
+
+    func validate() throws {
+        for (name, value) in [("epochs", epochs), ("patience", patience), ("batch-size", batchSize)] where value < 1 {
+            throw ValidationError("--\(name) must be at least 1, not \(value).")
+        }
+        if !(learningRate > 0 && learningRate.isFinite) { throw ValidationError("--lr must be a positive number, not \(learningRate).") }
+        if noPretrained && bilm == .finetune {
+            throw ValidationError("--no-pretrained has no biLM to fine-tune; leave out --bilm finetune.")
+        }
+    }
+
+    var mode: TaskFeatures.Mode { noPretrained ? .noPretrained : (bilm == .finetune ? .finetune : .frozen) }
+
+    var settings: TaskTrainingSettings {
+        var s = TaskTrainingSettings()
+        s.epochs = epochs
+        s.patience = patience
+        s.batchSize = batchSize
+        s.learningRate = learningRate
+        s.seed = seed
+        return s
+    }
+}
+
+/// How classification files are read: `--format`, `--label-column`, `--text-column`, `--header`.
+struct ClassificationDataOptions: ParsableArguments {
+    @Option(help: "tsv or csv (default: from the file name, .csv is csv).")
+    var format: ClassificationFormat?
+
+    @Option(help: "The text column: a 0-based index, or a header name with --header (default: 1).")
+    var textColumn: String?
+
+    @Option(help: "The label column: a 0-based index, or a header name with --header (default: 0).")
+    var labelColumn: String?
+
+    @Flag(help: "The first line (CSV: record) names the columns.")
+    var header = false
+
+    /// `base` with the options given on the command line applied.
+    func apply(to base: ClassificationDataSettings) -> ClassificationDataSettings {
+        var s = base
+        if let format { s.format = format }
+        if let textColumn { s.textColumn = textColumn }
+        if let labelColumn { s.labelColumn = labelColumn }
+        if header { s.header = true }
+        return s
+    }
+}

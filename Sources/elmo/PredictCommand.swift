@@ -1,0 +1,74 @@
+import ArgumentParser
+import ElmoTasks
+import ElmoText
+import Foundation
+
+/// `elmo predict`: applies a task model to raw text, one output line per input line.
+struct PredictCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "predict",
+        abstract: "Apply a fine-tuned task model to text: one output line per input line.",
+        discussion: """
+        Classifier: `label<TAB>probability`; with --probabilities followed by `<TAB>label=probability` for every class \
+        (in the model's label order). Input: one whitespace-tokenised sentence per line; an empty line is an error \
+        naming it.
+        """)
+
+    @Option(help: "A task model (best.npz) or its run folder.")
+    var model: String
+
+    @Option(help: "Text file (.gz read transparently), or - for stdin.")
+    var input: String
+
+    @Flag(help: "Print every class's probability.")
+    var probabilities = false
+
+    @Option(help: "Sentences per batch (default: 32).")
+    var batchSize = 32
+
+    @OptionGroup var threads: ThreadOptions
+
+    func validate() throws {
+        if batchSize < 1 { throw ValidationError("--batch-size must be at least 1, not \(batchSize).") }
+    }
+
+    func run() throws {
+        threads.apply()
+        try reportingErrors {
+            let kind = try TaskCheckpoint.kind(of: model)
+            switch kind {
+            case ClassifierModel.kind:
+                let classifier = try ClassifierModel.load(model)
+                var out = ""
+                for prediction in classifier.predict(try readSentences(), batchSize: batchSize) {
+                    out += prediction.label + "\t" + String(format: "%.4f", prediction.probability)
+                    if probabilities {
+                        for (label, p) in zip(classifier.labels, prediction.probabilities) { out += "\t\(label)=" + String(format: "%.4f", p) }
+                    }
+                    out += "\n"
+                }
+                FileHandle.standardOutput.write(Data(out.utf8))
+            default:
+                throw TaskError.wrongTaskKind(path: model, expected: "classifier", found: kind)
+            }
+        }
+    }
+
+    /// Whitespace-split lines of --input; an empty line is refused with its number.
+    private func readSentences() throws -> [[String]] {
+        let name = input == "-" ? "<stdin>" : input
+        var lines: [String] = []
+        if input == "-" {
+            let text = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
+            lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+            if lines.last == "" { lines.removeLast() }
+        } else {
+            try LineReader(path: input).forEachLine { line, _ in lines.append(line) }
+        }
+        return try lines.enumerated().map { index, line in
+            let tokens = line.split(whereSeparator: \.isWhitespace).map(String.init)
+            guard !tokens.isEmpty else { throw DataError.emptyText(path: name, line: index + 1) }
+            return tokens
+        }
+    }
+}
