@@ -54,7 +54,9 @@ let package = Package(
         .testTarget(name: "ElmoBiLMTests", dependencies: ["ElmoBiLM", "ElmoLayers", "ElmoTensor", "ElmoText", "_TestSupport"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "ElmoEmbeddingsTests", dependencies: ["ElmoEmbeddings", "ElmoBiLM", "ElmoTensor", "_TestSupport"]),
-        .testTarget(name: "ElmoTasksTests", dependencies: ["ElmoTasks", "ElmoLayers", "ElmoTensor", "ElmoText", "_TestSupport"]),
+        .testTarget(name: "ElmoTasksTests", dependencies: [
+            "ElmoTasks", "ElmoBiLM", "ElmoEmbeddings", "ElmoLayers", "ElmoTensor", "ElmoText", "_TestSupport",
+        ]),
         .testTarget(name: "ElmoMetricsTests", dependencies: ["ElmoMetrics", "ElmoText"]),
         .testTarget(name: "ElmoCLITests", dependencies: []),
     ],

@@ -55,8 +55,10 @@ struct EvaluateCommand: ParsableCommand {
                 } else {
                     print(report.table, terminator: "")
                 }
+            case TaggerModel.kind:
+                print(try TaggerPrediction.evaluate(model: model, data: data, json: json, batchSize: batchSize), terminator: "")
             default:
-                throw TaskError.wrongTaskKind(path: model, expected: "classifier", found: kind)
+                throw TaskError.wrongTaskKind(path: model, expected: "classifier or tagger", found: kind)
             }
         }
     }

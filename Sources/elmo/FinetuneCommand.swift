@@ -7,7 +7,7 @@ struct FinetuneCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "finetune",
         abstract: "Fine-tune a task head on a pre-trained biLM (or, for a baseline, on a token encoder trained from scratch).",
-        subcommands: [FinetuneClassifierCommand.self])
+        subcommands: [FinetuneClassifierCommand.self, FinetuneTaggerCommand.self])
 }
 
 extension PoolingMode: ExpressibleByArgument {}

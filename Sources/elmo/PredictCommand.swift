@@ -48,8 +48,11 @@ struct PredictCommand: ParsableCommand {
                     out += "\n"
                 }
                 FileHandle.standardOutput.write(Data(out.utf8))
+            case TaggerModel.kind:
+                let text = try TaggerPrediction.predict(model: model, sentences: try readSentences(), batchSize: batchSize)
+                FileHandle.standardOutput.write(Data(text.utf8))
             default:
-                throw TaskError.wrongTaskKind(path: model, expected: "classifier", found: kind)
+                throw TaskError.wrongTaskKind(path: model, expected: "classifier or tagger", found: kind)
             }
         }
     }
