@@ -45,13 +45,24 @@ public enum BLAS {
         }
     }
 
-    /// Sets the number of OpenBLAS threads (process-wide).
+    /// The thread budget of this process (`--threads`): OpenBLAS's thread count, and the width of our own
+    /// coarse parallelism (`Parallel.both`, the char CNN's token halves).
+    public private(set) static var threads = Int(openblas_get_num_threads())
+
+    /// Sets the thread budget (process-wide).
     public static func setThreads(_ n: Int) {
-        openblas_set_num_threads(Int32(max(1, n)))
+        threads = max(1, n)
+        openblas_set_num_threads(Int32(threads))
     }
 
-    /// The number of OpenBLAS threads in use.
-    public static var threads: Int { Int(openblas_get_num_threads()) }
+    /// Runs `body` with OpenBLAS limited to `n` threads, keeping the budget for our own parallelism. Used where
+    /// the work is split by hand: idle OpenBLAS workers spin (sched_yield) and steal the cores from it.
+    public static func withBLASThreads<R>(_ n: Int, _ body: () throws -> R) rethrows -> R {
+        let current = Int(openblas_get_num_threads())
+        openblas_set_num_threads(Int32(max(1, n)))
+        defer { openblas_set_num_threads(Int32(current)) }
+        return try body()
+    }
 
     /// The kernel OpenBLAS picked and its build config, to print beside timings.
     public static var coreName: String { String(cString: openblas_get_corename()) }

@@ -7,12 +7,13 @@ import Dispatch
 /// with one BLAS thread; the results do not depend on whether the halves ran in parallel, so training stays
 /// deterministic for any thread count.
 public enum Parallel {
-    /// Runs `first` and `second`, concurrently when at least two BLAS threads are configured.
+    /// Runs `first` and `second`, concurrently when the thread budget is at least two.
     public static func both<A, B>(_ first: () -> A, _ second: () -> B) -> (A, B) {
-        let threads = BLAS.threads
-        guard threads >= 2 else { return (first(), second()) }
-        BLAS.setThreads(1)
-        defer { BLAS.setThreads(threads) }
+        guard BLAS.threads >= 2 else { return (first(), second()) }
+        return BLAS.withBLASThreads(1) { run(first, second) }
+    }
+
+    private static func run<A, B>(_ first: () -> A, _ second: () -> B) -> (A, B) {
         var a: A?
         var b: B?
         withoutActuallyEscaping(first) { first in
