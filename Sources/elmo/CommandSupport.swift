@@ -37,3 +37,13 @@ struct ThreadOptions: ParsableArguments {
         if let t = threads, t < 1 { throw ValidationError("--threads must be at least 1, not \(t).") }
     }
 }
+
+/// `--batch-size` of the commands that run a trained model over input sentences.
+struct BatchSizeOption: ParsableArguments {
+    @Option(help: "Sentences per batch (default: 32).")
+    var batchSize = 32
+
+    func validate() throws {
+        if batchSize < 1 { throw ValidationError("--batch-size must be at least 1, not \(batchSize).") }
+    }
+}

@@ -35,8 +35,7 @@ struct EmbedCommand: ParsableCommand {
     @Option(help: "float32 or float16 (default: float32).")
     var dtype: EmbeddingDType = .float32
 
-    @Option(help: "Sentences per biLM batch (default: 32).")
-    var batchSize: Int = 32
+    @OptionGroup var batch: BatchSizeOption
 
     @Flag(help: "Compress the datasets (HDF5: gzip + shuffle; npz: deflate level 6).")
     var compress = false
@@ -49,10 +48,6 @@ struct EmbedCommand: ParsableCommand {
 
     @OptionGroup var threads: ThreadOptions
 
-    func validate() throws {
-        if batchSize < 1 { throw ValidationError("--batch-size must be at least 1, not \(batchSize).") }
-    }
-
     func run() throws {
         threads.apply()
         try reportingErrors {
@@ -60,7 +55,7 @@ struct EmbedCommand: ParsableCommand {
             settings.layers = layers
             settings.format = format
             settings.dtype = dtype
-            settings.batchSize = batchSize
+            settings.batchSize = batch.batchSize
             settings.compress = compress
             settings.skipEmpty = skipEmpty
             settings.overwrite = overwrite

@@ -26,14 +26,9 @@ struct EvaluateCommand: ParsableCommand {
     @Flag(help: "Print the scores as JSON.")
     var json = false
 
-    @Option(help: "Sentences per batch (default: 32).")
-    var batchSize = 32
+    @OptionGroup var batch: BatchSizeOption
 
     @OptionGroup var threads: ThreadOptions
-
-    func validate() throws {
-        if batchSize < 1 { throw ValidationError("--batch-size must be at least 1, not \(batchSize).") }
-    }
 
     func run() throws {
         threads.apply()
@@ -47,7 +42,7 @@ struct EvaluateCommand: ParsableCommand {
                                                                             policy: unknownLabel) {
                     FileHandle.standardError.write(Data("Warning: \(warning)\n".utf8))
                 }
-                let report = classifier.evaluate(examples, batchSize: batchSize)
+                let report = classifier.evaluate(examples, batchSize: batch.batchSize)
                 if json {
                     let encoder = JSONEncoder()
                     encoder.outputFormatting = [.sortedKeys]
@@ -56,7 +51,7 @@ struct EvaluateCommand: ParsableCommand {
                     print(report.table, terminator: "")
                 }
             case TaggerModel.kind:
-                print(try TaggerPrediction.evaluate(model: model, data: data, json: json, batchSize: batchSize), terminator: "")
+                print(try TaggerPrediction.evaluate(model: model, data: data, json: json, batchSize: batch.batchSize), terminator: "")
             default:
                 throw TaskError.wrongTaskKind(path: model, expected: "classifier or tagger", found: kind)
             }

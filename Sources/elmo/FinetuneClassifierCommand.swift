@@ -16,17 +16,7 @@ struct FinetuneClassifierCommand: ParsableCommand {
         --output and prints a JSON summary; use `elmo evaluate --model <output>` on a test file.
         """)
 
-    @Option(help: "The pre-trained biLM: a checkpoint file or run folder (with --no-pretrained only its options are used).")
-    var checkpoint: String
-
-    @Option(help: "Training data file.")
-    var train: String
-
-    @Option(help: "Dev data file (early stopping and model selection).")
-    var dev: String
-
-    @Option(help: "Run folder to create, e.g. Checkpoints/<run>.")
-    var output: String
+    @OptionGroup var files: TaskFileOptions
 
     @OptionGroup var data: ClassificationDataOptions
 
@@ -60,7 +50,7 @@ struct FinetuneClassifierCommand: ParsableCommand {
     func run() throws {
         threads.apply()
         try reportingErrors {
-            var settings = ClassifierFinetuneSettings(checkpoint: checkpoint, trainFile: train, devFile: dev, output: output)
+            var settings = ClassifierFinetuneSettings(checkpoint: files.checkpoint, trainFile: files.train, devFile: files.dev, output: files.output)
             settings.mode = training.mode
             settings.training = training.settings
             settings.unknownLabels = unknownLabel
@@ -72,7 +62,7 @@ struct FinetuneClassifierCommand: ParsableCommand {
             let (model, result) = try ClassifierFinetuning.run(settings, progress: ProgressLine(every: 50)) {
                 FileHandle.standardError.write(Data("Warning: \($0)\n".utf8))
             }
-            printJSON(["model": (output as NSString).appendingPathComponent("best.npz"), "mode": model.features.mode.rawValue,
+            printJSON(["model": (files.output as NSString).appendingPathComponent("best.npz"), "mode": model.features.mode.rawValue,
                        "labels": model.labels, "best_epoch": result.bestEpoch, "epochs_run": result.epochsRun,
                        "stopped_early": result.stoppedEarly, "dev_accuracy": result.bestScore.values["accuracy"] ?? 0,
                        "dev_macro_f1": result.bestScore.values["macro_f1"] ?? 0, "seconds": result.seconds])

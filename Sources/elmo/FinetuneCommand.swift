@@ -90,3 +90,18 @@ struct ClassificationDataOptions: ParsableArguments {
         return s
     }
 }
+
+/// The biLM and files every `elmo finetune` task takes.
+struct TaskFileOptions: ParsableArguments {
+    @Option(help: "The pre-trained biLM: a checkpoint file or run folder (with --no-pretrained only its options are used).")
+    var checkpoint: String
+
+    @Option(help: "Training data file.")
+    var train: String
+
+    @Option(help: "Dev data file (early stopping and model selection).")
+    var dev: String
+
+    @Option(help: "Run folder to create, e.g. Checkpoints/<run>.")
+    var output: String
+}

@@ -27,17 +27,7 @@ struct FinetuneTaggerCommand: ParsableCommand {
         learning-curve.svg to --output and prints a JSON summary; use `elmo evaluate --model <output>` on a test file.
         """)
 
-    @Option(help: "The pre-trained biLM: a checkpoint file or run folder (with --no-pretrained only its options are used).")
-    var checkpoint: String
-
-    @Option(help: "Training data file.")
-    var train: String
-
-    @Option(help: "Dev data file (early stopping and model selection).")
-    var dev: String
-
-    @Option(help: "Run folder to create, e.g. Checkpoints/<run>.")
-    var output: String
+    @OptionGroup var files: TaskFileOptions
 
     @Option(help: "conll, conllu or slash (default: conllu for .conllu files, else conll).")
     var format: TaggerDataFormat?
@@ -85,7 +75,7 @@ struct FinetuneTaggerCommand: ParsableCommand {
         if format != nil && format != .conll && (tokenColumn != 0 || tagColumn != -1) {
             throw ValidationError("--token-column and --tag-column apply to --format conll only.")
         }
-        if xpos && format != .conllu && !train.lowercased().hasSuffix(".conllu") {
+        if xpos && format != .conllu && !files.train.lowercased().hasSuffix(".conllu") {
             throw ValidationError("--xpos applies to CoNLL-U data (--format conllu) only.")
         }
     }
@@ -93,14 +83,14 @@ struct FinetuneTaggerCommand: ParsableCommand {
     func run() throws {
         threads.apply()
         try reportingErrors {
-            var settings = TaggerFinetuneSettings(checkpoint: checkpoint, trainPath: train, devPath: dev, output: output)
+            var settings = TaggerFinetuneSettings(checkpoint: files.checkpoint, trainPath: files.train, devPath: files.dev, output: files.output)
             settings.mode = training.mode
             settings.training = training.settings
             settings.options.hidden = hidden
             settings.options.crf = !noCrf
             settings.options.mixDropout = mixDropout
             settings.options.dropout = dropout
-            settings.options.data.format = format ?? (train.lowercased().hasSuffix(".conllu") ? .conllu : .conll)
+            settings.options.data.format = format ?? (files.train.lowercased().hasSuffix(".conllu") ? .conllu : .conll)
             settings.options.data.tokenColumn = tokenColumn
             settings.options.data.tagColumn = tagColumn
             settings.options.data.useXPOS = xpos
@@ -115,7 +105,7 @@ struct FinetuneTaggerCommand: ParsableCommand {
             for note in outcome.notes { FileHandle.standardError.write(Data("Note: \(note)\n".utf8)) }
             let model = outcome.model, result = outcome.result
             var summary: [String: Any] = [
-                "model": (output as NSString).appendingPathComponent("best.npz"), "mode": model.features.mode.rawValue,
+                "model": (files.output as NSString).appendingPathComponent("best.npz"), "mode": model.features.mode.rawValue,
                 "tags": model.tagger.labels.count, "scheme": model.options.scheme?.rawValue ?? "none",
                 "metric": model.options.metric.rawValue, "crf": model.options.crf, "train_sentences": outcome.trainSentences,
                 "dev_sentences": outcome.devSentences, "best_epoch": result.bestEpoch, "epochs_run": result.epochsRun,

@@ -23,14 +23,9 @@ struct PredictCommand: ParsableCommand {
     @Flag(help: "Print every class's probability.")
     var probabilities = false
 
-    @Option(help: "Sentences per batch (default: 32).")
-    var batchSize = 32
+    @OptionGroup var batch: BatchSizeOption
 
     @OptionGroup var threads: ThreadOptions
-
-    func validate() throws {
-        if batchSize < 1 { throw ValidationError("--batch-size must be at least 1, not \(batchSize).") }
-    }
 
     func run() throws {
         threads.apply()
@@ -40,7 +35,7 @@ struct PredictCommand: ParsableCommand {
             case ClassifierModel.kind:
                 let classifier = try ClassifierModel.load(model)
                 var out = ""
-                for prediction in classifier.predict(try readSentences(), batchSize: batchSize) {
+                for prediction in classifier.predict(try readSentences(), batchSize: batch.batchSize) {
                     out += prediction.label + "\t" + String(format: "%.4f", prediction.probability)
                     if probabilities {
                         for (label, p) in zip(classifier.labels, prediction.probabilities) { out += "\t\(label)=" + String(format: "%.4f", p) }
@@ -49,7 +44,7 @@ struct PredictCommand: ParsableCommand {
                 }
                 FileHandle.standardOutput.write(Data(out.utf8))
             case TaggerModel.kind:
-                let text = try TaggerPrediction.predict(model: model, sentences: try readSentences(), batchSize: batchSize)
+                let text = try TaggerPrediction.predict(model: model, sentences: try readSentences(), batchSize: batch.batchSize)
                 FileHandle.standardOutput.write(Data(text.utf8))
             default:
                 throw TaskError.wrongTaskKind(path: model, expected: "classifier or tagger", found: kind)
