@@ -80,7 +80,7 @@ public final class MetricsLog {
     /// `keepingStepsUpTo` (a resumed run repeats the steps that a killed run logged after its last checkpoint).
     public init(path: String, truncate: Bool, keepingStepsUpTo lastStep: Int? = nil) {
         if truncate || !FileManager.default.fileExists(atPath: path) {
-            FileManager.default.createFile(atPath: path, contents: nil)
+            _ = FileManager.default.createFile(atPath: path, contents: nil)  // a failure shows when the handle opens
         } else if let lastStep, let text = try? String(contentsOfFile: path, encoding: .utf8) {
             let kept = text.split(separator: "\n").filter { line in
                 let record = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any]

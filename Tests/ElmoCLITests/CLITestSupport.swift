@@ -41,8 +41,8 @@ func startElmo(_ arguments: [String], in folder: String) throws -> (process: Pro
     let tag = UUID().uuidString
     let out = (folder as NSString).appendingPathComponent(".stdout-\(tag)")
     let err = (folder as NSString).appendingPathComponent(".stderr-\(tag)")
-    FileManager.default.createFile(atPath: out, contents: nil)
-    FileManager.default.createFile(atPath: err, contents: nil)
+    _ = FileManager.default.createFile(atPath: out, contents: nil)
+    _ = FileManager.default.createFile(atPath: err, contents: nil)
     process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: out))
     process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: err))
     process.standardInput = FileHandle.nullDevice
