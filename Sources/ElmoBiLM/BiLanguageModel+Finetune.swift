@@ -32,11 +32,7 @@ extension BiLanguageModel {
                                            cache: &cache.forward)
         let (bo, _) = backwardStack.forward(embedded.reversingSteps(lengths: lengths), states: backwardStack.zeroStates(batch: b),
                                             training: training, rng: &rng, cache: &cache.backward)
-        var layers = [Tensor.concatenatingColumns(embedded, embedded)]
-        for k in 0..<layerCount {
-            layers.append(Tensor.concatenatingColumns(fo[k], bo[k].reversingSteps(lengths: lengths)))
-        }
-        return layers
+        return Self.assembleLayers(embedded: embedded, forward: fo, backward: bo, lengths: lengths)
     }
 
     /// dLayers: L+1 tensors `[B, T, 2P]` (∂loss/∂ each output of `layerOutputsWithCache`; zero at padding) →

@@ -148,23 +148,13 @@ public final class BiLanguageModel: Layer {
             { self.forwardStack.forward(embedded, states: self.forwardStack.zeroStates(batch: b), training: false, rng: &rng, cache: &fc) },
             { self.backwardStack.forward(embedded.reversingSteps(lengths: lengths), states: self.backwardStack.zeroStates(batch: b),
                                          training: false, rng: &backwardRng, cache: &bc) })
-        var layers = [Self.interleave(embedded, embedded, steps: t, size: p)]
-        for k in 0..<layerCount {
-            layers.append(Self.interleave(fo[k], bo[k].reversingSteps(lengths: lengths), steps: t, size: p))
-        }
-        return layers
+        return Self.assembleLayers(embedded: embedded, forward: fo, backward: bo, lengths: lengths)
     }
 
-    /// `[B, T, P]` and `[B, T, P]` → `[B, T, 2P]` with each row `[a; b]`.
-    static func interleave(_ a: Tensor, _ b: Tensor, steps: Int, size p: Int) -> Tensor {
-        let rows = a.count / p
-        var out = Tensor(zeros: Array(a.shape.dropLast()) + [2 * p])
-        for r in 0..<rows {
-            for i in 0..<p {
-                out.data[r * 2 * p + i] = a.data[r * p + i]
-                out.data[r * 2 * p + p + i] = b.data[r * p + i]
-            }
-        }
-        return out
+    /// ELMo's representations from the stacks' outputs: layer 0 = `[x; x]`, layer k = `[fwd_k; reverse(bwd_k)]`
+    /// (the backward stack ran on each sentence reversed within its length). All `[B, T, P]` → `[B, T, 2P]`.
+    static func assembleLayers(embedded: Tensor, forward: [Tensor], backward: [Tensor], lengths: [Int]) -> [Tensor] {
+        [Tensor.concatenatingColumns(embedded, embedded)]
+            + zip(forward, backward).map { Tensor.concatenatingColumns($0, $1.reversingSteps(lengths: lengths)) }
     }
 }
