@@ -8,6 +8,14 @@ public enum LearningCurvePlot {
         public init(name: String, points: [(x: Double, y: Double)]) { self.name = name; self.points = points }
     }
 
+    /// The (x, y) pairs of the `metrics.jsonl` records of one kind (e.g. "train"), skipping records without both keys.
+    public static func points(_ records: [[String: Any]], kind: String, x: String, y: String) -> [(x: Double, y: Double)] {
+        records.filter { ($0["kind"] as? String) == kind }.compactMap { record in
+            guard let xValue = (record[x] as? NSNumber)?.doubleValue, let yValue = (record[y] as? NSNumber)?.doubleValue else { return nil }
+            return (xValue, yValue)
+        }
+    }
+
     /// Renders the series side by side, each panel with its own y range, and writes the SVG to `path`.
     public static func write(_ series: [Series], xLabel: String, title: String, to path: String) throws {
         let panelWidth = 420.0, panelHeight = 300.0, margin = 50.0

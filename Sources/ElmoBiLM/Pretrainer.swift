@@ -262,10 +262,7 @@ public final class Pretrainer {
     private func writePlot() throws {
         let records = MetricsLog.read(path: run.metricsPath)
         func series(_ kind: String, _ key: String) -> [(x: Double, y: Double)] {
-            records.filter { ($0["kind"] as? String) == kind }.compactMap { r in
-                guard let x = (r["tokens"] as? NSNumber)?.doubleValue, let y = (r[key] as? NSNumber)?.doubleValue else { return nil }
-                return (x, y)
-            }
+            LearningCurvePlot.points(records, kind: kind, x: "tokens", y: key)
         }
         try LearningCurvePlot.write([.init(name: "train loss", points: series("train", "train_loss")),
                                      .init(name: "valid perplexity (mean of both directions)", points: series("valid", "valid_ppl_mean"))],

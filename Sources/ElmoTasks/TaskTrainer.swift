@@ -190,11 +190,8 @@ public final class TaskTrainer<Head: TaskHead> {
     private func writePlot(_ run: RunFolder) throws {
         let records = MetricsLog.read(path: run.metricsPath)
         func series(_ kind: String, _ key: String) -> LearningCurvePlot.Series {
-            LearningCurvePlot.Series(name: key.replacingOccurrences(of: "_", with: " "), points: records.filter { ($0["kind"] as? String) == kind }
-                .compactMap { r in
-                    guard let x = (r["step"] as? NSNumber)?.doubleValue, let y = (r[key] as? NSNumber)?.doubleValue else { return nil }
-                    return (x, y)
-                })
+            LearningCurvePlot.Series(name: key.replacingOccurrences(of: "_", with: " "),
+                                     points: LearningCurvePlot.points(records, kind: kind, x: "step", y: key))
         }
         let devKeys = Set(records.filter { ($0["kind"] as? String) == "dev" }.flatMap { $0.keys.filter { $0.hasPrefix("dev_") } }).sorted()
         try LearningCurvePlot.write([series("train", "train_loss")] + devKeys.map { series("dev", $0) }, xLabel: "step",
