@@ -10,11 +10,14 @@ public final class TokenEncoder: Layer {
     public let highway: Highway
     public let projection: Linear
 
-    public init(options: BiLMOptions, rng: inout RandomGenerator) {
-        charCNN = CharCNN(config: options.charCNNConfig, name: "char_cnn", rng: &rng)
+    /// - Parameter namePrefix: put before every parameter name (e.g. `"task_encoder/"`), so two encoders can be
+    ///   stored in one archive.
+    public init(options: BiLMOptions, namePrefix: String = "", rng: inout RandomGenerator) {
+        charCNN = CharCNN(config: options.charCNNConfig, name: namePrefix + "char_cnn", rng: &rng)
         highway = Highway(size: charCNN.outputSize, layerCount: options.char_cnn.n_highway, activation: .relu,
-                          gateBias: options.highway_gate_bias ?? -2, name: "highway", rng: &rng)
-        projection = Linear(inputSize: charCNN.outputSize, outputSize: options.lstm.projection_dim, name: "projection", rng: &rng)
+                          gateBias: options.highway_gate_bias ?? -2, name: namePrefix + "highway", rng: &rng)
+        projection = Linear(inputSize: charCNN.outputSize, outputSize: options.lstm.projection_dim,
+                            name: namePrefix + "projection", rng: &rng)
     }
 
     public var parameters: [Parameter] { charCNN.parameters + highway.parameters + projection.parameters }

@@ -25,8 +25,8 @@ public final class ClassifierModel {
     public var labels: [String] { classifier.labels }
 
     public var manifest: TaskManifest<ClassifierOptions> {
-        TaskManifest(kind: Self.kind, mode: features.mode, labels: classifier.labels, options: classifier.options,
-                     bilmOptions: features.options, bilm: bilm, training: training)
+        TaskManifest(kind: Self.kind, features: features, labels: classifier.labels, options: classifier.options,
+                     bilm: bilm, training: training)
     }
 
     public func save(to path: String) throws {
@@ -67,6 +67,8 @@ public struct ClassifierFinetuneSettings {
     /// The run folder (`best.npz`, `metrics.jsonl`, `learning-curve.svg`).
     public var output: String
     public var mode: TaskFeatures.Mode = .frozen
+    /// Concatenate a task encoder trained from scratch to the biLM's layers (`TaskFeatures.taskEncoder`).
+    public var taskEncoder = true
     public var options = ClassifierOptions()
     public var training = TaskTrainingSettings()
     public var unknownLabels: UnknownLabelPolicy = .error
@@ -101,14 +103,8 @@ public enum ClassifierFinetuning {
         }
 
         let bilm = try BiLMCheckpoint.load(settings.checkpoint).model
-        let features: TaskFeatures, reference: BiLMReference?
-        if settings.mode == .noPretrained {
-            features = TaskFeatures(scratchOptions: bilm.options, seed: settings.training.seed)
-            reference = nil
-        } else {
-            features = TaskFeatures(bilm: bilm, mode: settings.mode)
-            reference = try BiLMReference(checkpoint: settings.checkpoint)
-        }
+        let features = TaskFeatures(mode: settings.mode, bilm: bilm, taskEncoder: settings.taskEncoder, seed: settings.training.seed)
+        let reference = settings.mode == .noPretrained ? nil : try BiLMReference(checkpoint: settings.checkpoint)
         let classifier = Classifier(options: settings.options, labels: labels, mixtureSize: features.mixtureSize,
                                     inputSize: features.dimension, seed: settings.training.seed &+ 1)
         let model = ClassifierModel(features: features, classifier: classifier, bilm: reference, training: settings.training)

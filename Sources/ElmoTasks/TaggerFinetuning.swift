@@ -10,6 +10,8 @@ public struct TaggerFinetuneSettings {
     /// Run folder (`best.npz`, `metrics.jsonl`, `learning-curve.svg`); nil writes nothing.
     public var output: String?
     public var mode: TaskFeatures.Mode = .frozen
+    /// Concatenate a task encoder trained from scratch to the biLM's layers (`TaskFeatures.taskEncoder`).
+    public var taskEncoder = true
     /// Head options; `scheme` and `metric` are filled in by `run` (see `scheme`, `metric`).
     public var options = TaggerOptions()
     /// The tags' chunk scheme; nil: detected from the training tags (`TaggerDataSettings.detectScheme`).
@@ -73,20 +75,13 @@ public enum TaggerFinetuning {
         if let warning = unknownTagWarning(dev, known: labels, path: settings.devPath) { notes.append(warning) }
 
         let loaded = try BiLMCheckpoint.load(settings.checkpoint)
-        let features: TaskFeatures
-        let reference: BiLMReference?
-        switch settings.mode {
-        case .frozen, .finetune:
-            features = TaskFeatures(bilm: loaded.model, mode: settings.mode)
-            reference = try BiLMReference(checkpoint: settings.checkpoint)
-        case .noPretrained:
-            features = TaskFeatures(scratchOptions: loaded.model.options, seed: settings.training.seed)
-            reference = nil
-        }
+        let features = TaskFeatures(mode: settings.mode, bilm: loaded.model, taskEncoder: settings.taskEncoder,
+                                    seed: settings.training.seed)
+        let reference = settings.mode == .noPretrained ? nil : try BiLMReference(checkpoint: settings.checkpoint)
         let tagger = Tagger(options: options, labels: labels, mixtureSize: features.mixtureSize, inputSize: features.dimension,
                             seed: settings.training.seed)
-        let manifest = TaskManifest(kind: TaggerModel.kind, mode: settings.mode, labels: labels, options: options,
-                                    bilmOptions: loaded.model.options, bilm: reference, training: settings.training)
+        let manifest = TaskManifest(kind: TaggerModel.kind, features: features, labels: labels, options: options,
+                                    bilm: reference, training: settings.training)
         let model = TaggerModel(tagger: tagger, features: features, manifest: manifest)
         let run = try settings.output.map { try RunFolder(path: $0) }
         let trainer = TaskTrainer(head: tagger, features: features, settings: settings.training, run: run,

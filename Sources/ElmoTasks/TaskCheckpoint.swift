@@ -42,16 +42,20 @@ public struct TaskManifest<Options: Codable>: Codable {
     /// The pre-trained biLM (frozen: the features come from it; finetune: where the stored biLM started); nil for
     /// `no-pretrained`.
     public var bilm: BiLMReference?
+    /// Whether a task encoder is concatenated to the biLM's layers (`TaskFeatures.taskEncoder`); absent (false) in
+    /// models written before it existed.
+    public var taskEncoder: Bool?
     public var training: TaskTrainingSettings
 
-    public init(kind: String, mode: TaskFeatures.Mode, labels: [String], options: Options, bilmOptions: BiLMOptions,
-                bilm: BiLMReference?, training: TaskTrainingSettings) {
+    public init(kind: String, features: TaskFeatures, labels: [String], options: Options, bilm: BiLMReference?,
+                training: TaskTrainingSettings) {
         self.kind = kind
-        self.mode = mode
+        self.mode = features.mode
         self.labels = labels
         self.options = options
-        self.bilmOptions = bilmOptions
+        self.bilmOptions = features.options
         self.bilm = bilm
+        self.taskEncoder = features.taskEncoder != nil
         self.training = training
     }
 }
@@ -125,10 +129,12 @@ public enum TaskCheckpoint {
             guard crc == reference.crc32 else {
                 throw TaskError.bilmChanged(model: file, bilm: reference.path, expectedCRC: reference.crc32, foundCRC: crc)
             }
-            features = TaskFeatures(bilm: try BiLMCheckpoint.load(reference.path).model, mode: .frozen)
+            features = TaskFeatures(bilm: try BiLMCheckpoint.load(reference.path).model, mode: .frozen,
+                                    taskEncoderSeed: manifest.taskEncoder == true ? 0 : nil)
         case .finetune:
             // The softmax is not part of the features, so the stored biLM is rebuilt with a one-word vocabulary.
-            features = TaskFeatures(bilm: BiLanguageModel(options: manifest.bilmOptions, vocabularySize: 1, seed: 0), mode: .finetune)
+            features = TaskFeatures(bilm: BiLanguageModel(options: manifest.bilmOptions, vocabularySize: 1, seed: 0), mode: .finetune,
+                                    taskEncoderSeed: manifest.taskEncoder == true ? 0 : nil)
         case .noPretrained:
             features = TaskFeatures(scratchOptions: manifest.bilmOptions, seed: 0)
         }

@@ -16,6 +16,12 @@ import ElmoText
 /// - `noPretrained`: the baseline that measures the transfer gain: a randomly initialised token encoder (char-CNN
 ///   + highway + projection, from the same options) trained from scratch with the head; one layer, `[x; x]`.
 ///
+/// With a task encoder (`frozen`, `finetune`; on by default in the CLI), a second, randomly initialised token
+/// encoder — the baseline's — is trained with the head and its output x `[B, T, P]` is appended to every layer:
+/// layer k = `[ELMo_k; x]`. Because ScalarMix weights sum to one, the mix of these is `γ·[Σ s_k ELMo_k; x]`: the
+/// ELMo vector concatenated with the task's own token representation, which is how Peters et al. (2018, §3.3) add
+/// ELMo to a supervised model. The baseline (`noPretrained`) is then exactly the same model without ELMo.
+///
 /// `<S>`/`</S>` are added for the biLM and removed again, so position t is token t. Outputs are zero at padding.
 public final class TaskFeatures {
     public enum Mode: String, Codable, CaseIterable, Sendable {
@@ -30,14 +36,23 @@ public final class TaskFeatures {
     public let bilm: BiLanguageModel?
     /// The token encoder trained from scratch (`noPretrained`).
     public let scratchEncoder: TokenEncoder?
+    /// The task's own token encoder beside the biLM (`frozen`, `finetune` with `taskEncoder`), trained from scratch.
+    public let taskEncoder: TokenEncoder?
+    /// Parameter-name prefix of `taskEncoder` (its names must not collide with a stored biLM's).
+    public static let taskEncoderPrefix = "task_encoder/"
 
-    /// `frozen` or `finetune` features from a pre-trained biLM.
-    public init(bilm: BiLanguageModel, mode: Mode) {
+    /// `frozen` or `finetune` features from a pre-trained biLM; with `taskEncoderSeed`, a task encoder randomly
+    /// initialised from it is concatenated to every layer.
+    public init(bilm: BiLanguageModel, mode: Mode, taskEncoderSeed: UInt64? = nil) {
         precondition(mode != .noPretrained, "TaskFeatures(bilm:mode:) takes frozen or finetune; use init(scratchOptions:seed:).")
         self.mode = mode
         self.options = bilm.options
         self.bilm = bilm
         self.scratchEncoder = nil
+        self.taskEncoder = taskEncoderSeed.map { seed in
+            var rng = RandomGenerator(seed: seed)
+            return TokenEncoder(options: bilm.options, namePrefix: Self.taskEncoderPrefix, rng: &rng)
+        }
     }
 
     /// `noPretrained` features: a token encoder built from `options`, randomly initialised from `seed`.
@@ -47,12 +62,25 @@ public final class TaskFeatures {
         self.options = options
         self.bilm = nil
         self.scratchEncoder = TokenEncoder(options: options, rng: &rng)
+        self.taskEncoder = nil
+    }
+
+    /// The features of `mode` on `bilm` (only its options for `noPretrained`), encoders initialised from `seed`;
+    /// `taskEncoder` adds the task encoder in the pre-trained modes.
+    public convenience init(mode: Mode, bilm: BiLanguageModel, taskEncoder: Bool, seed: UInt64) {
+        if mode == .noPretrained {
+            self.init(scratchOptions: bilm.options, seed: seed)
+        } else {
+            self.init(bilm: bilm, mode: mode, taskEncoderSeed: taskEncoder ? seed : nil)
+        }
     }
 
     /// K, the layers per token: L + 1 for a biLM, 1 for the scratch encoder.
     public var mixtureSize: Int { bilm.map { $0.layerCount + 1 } ?? 1 }
-    /// D = 2P features per layer.
-    public var dimension: Int { 2 * options.lstm.projection_dim }
+    /// 2P biLM (or `[x; x]`) features per layer.
+    private var bilmDimension: Int { 2 * options.lstm.projection_dim }
+    /// D features per layer: 2P, plus P with a task encoder.
+    public var dimension: Int { bilmDimension + (taskEncoder == nil ? 0 : options.lstm.projection_dim) }
     private var maxCharacters: Int { options.char_cnn.max_characters_per_token }
 
     /// Trainable feature parameters, bottom group first (for discriminative rates and gradual unfreezing):
@@ -65,9 +93,13 @@ public final class TaskFeatures {
         }
     }
 
-    /// The parameters a task model must store to reproduce these features (none when frozen: the biLM is
-    /// referenced by path and CRC instead).
-    public var storedParameters: [Parameter] { parameterGroups.flatMap { $0 } }
+    /// The task encoder's parameters (none without one): trained at the head's rate from the first epoch, since
+    /// they start from scratch like the head.
+    public var taskParameters: [Parameter] { taskEncoder?.parameters ?? [] }
+
+    /// The parameters a task model must store to reproduce these features (a frozen biLM is referenced by path and
+    /// CRC instead).
+    public var storedParameters: [Parameter] { parameterGroups.flatMap { $0 } + taskParameters }
 
     /// The sentences of one data split; in `frozen` mode each sentence's `[K, n, D]` layers are cached on first use.
     public final class Sentences {
@@ -92,6 +124,7 @@ public final class TaskFeatures {
         public let lengths: [Int]
         let bilmCache: BiLanguageModel.LayerOutputsCache?
         let encoderCache: TokenEncoder.Cache?
+        var taskEncoderCache: TokenEncoder.Cache?
 
         /// A batch of given layers (K × `[B, T, D]`, zero at padding), e.g. to run a head on its own; `backward`
         /// cannot be called on it.
@@ -119,6 +152,21 @@ public final class TaskFeatures {
     /// The layers of sentences `indices` of `sentences`. `training` turns on the biLM's dropout in `finetune` mode
     /// and keeps the caches `backward` needs.
     public func batch(_ sentences: Sentences, indices: [Int], training: Bool, rng: inout RandomGenerator) -> Batch {
+        var batch = bilmBatch(sentences, indices: indices, training: training, rng: &rng)
+        guard let taskEncoder else { return batch }
+        let lengths = batch.lengths, steps = lengths.max() ?? 0, p = options.lstm.projection_dim
+        var cache = TokenEncoder.Cache()
+        let x = taskEncoder.forward(characters(indices.map { sentences.tokens[$0] }, steps: steps, boundaries: false),
+                                    tokenCount: indices.count * steps, cache: &cache)
+            .reshaped([indices.count, steps, p]).zeroingPadding(lengths: lengths)
+        batch = Batch(layers: batch.layers.map { Tensor.concatenatingColumns($0, x) }, lengths: lengths,
+                      bilmCache: batch.bilmCache, encoderCache: batch.encoderCache)
+        batch.taskEncoderCache = training ? cache : nil
+        return batch
+    }
+
+    /// The biLM's (or scratch encoder's) part of `batch`: K layers `[B, T, 2P]`.
+    private func bilmBatch(_ sentences: Sentences, indices: [Int], training: Bool, rng: inout RandomGenerator) -> Batch {
         let batchTokens = indices.map { sentences.tokens[$0] }
         let lengths = batchTokens.map(\.count)
         switch mode {
@@ -135,7 +183,7 @@ public final class TaskFeatures {
                     if sentences.cacheable { sentences.cached[indices[k]] = tensor }
                 }
             }
-            return Batch(layers: Self.pad(perSentence.map { $0! }, layerCount: mixtureSize, dimension: dimension),
+            return Batch(layers: Self.pad(perSentence.map { $0! }, layerCount: mixtureSize, dimension: bilmDimension),
                          lengths: lengths, bilmCache: nil, encoderCache: nil)
         case .finetune:
             let steps = (lengths.max() ?? 0) + 2
@@ -155,11 +203,27 @@ public final class TaskFeatures {
         }
     }
 
-    /// dLayers: K tensors `[B, T, D]` (∂loss/∂`batch.layers`) → accumulates into the feature parameters (nothing
-    /// when frozen). The batch must come from `batch(…, training: true, …)`.
-    public func backward(_ dLayers: [Tensor], batch: Batch) {
+    /// dLayers: K tensors `[B, T, D]` (∂loss/∂`batch.layers`) → accumulates into the task encoder and, when
+    /// `intoBiLM`, into the biLM or scratch encoder (nothing of a frozen biLM). The batch must come from
+    /// `batch(…, training: true, …)`.
+    public func backward(_ dLayers: [Tensor], batch: Batch, intoBiLM: Bool = true) {
         precondition(dLayers.count == batch.layers.count,
                      "TaskFeatures.backward got \(dLayers.count) layer gradients for \(batch.layers.count) layers.")
+        var dLayers = dLayers
+        if let taskEncoder {
+            guard let cache = batch.taskEncoderCache else { preconditionFailure("TaskFeatures.backward needs a batch made with training: true.") }
+            // x was appended to every layer, so dx = Σ_k dLayer_k[:, 2P:].
+            let p = options.lstm.projection_dim
+            var dx = Tensor(zeros: [0])
+            for k in dLayers.indices {
+                let (dBiLM, dTask) = dLayers[k].splittingColumns(at: bilmDimension)
+                dLayers[k] = dBiLM
+                if k == 0 { dx = dTask } else { dx.add(dTask) }
+            }
+            dx = dx.zeroingPadding(lengths: batch.lengths)
+            taskEncoder.backward(dx.reshaped([dx.count / p, p]), cache: cache)
+        }
+        guard intoBiLM else { return }
         switch mode {
         case .frozen:
             return

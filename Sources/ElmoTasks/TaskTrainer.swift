@@ -45,7 +45,8 @@ public struct TaskTrainingResult {
 /// parameters are kept (in memory, and through `saveBest` on disk). Progress line on stderr, `metrics.jsonl` and
 /// `learning-curve.svg` in the run folder.
 ///
-/// Parameter groups, bottom first: the features' groups (none when frozen), then the head. In `finetune` mode,
+/// Parameter groups, bottom first: the features' groups (none when frozen), then the head (with the features'
+/// task encoder, which starts from scratch like the head). In `finetune` mode,
 /// group l of G gets the rate `learningRate / factor^(G − 1 − l)` (discriminative fine-tuning) and, with gradual
 /// unfreezing, only the top e groups are trained in epoch e (1-based), so the head settles before the biLM moves.
 public final class TaskTrainer<Head: TaskHead> {
@@ -74,8 +75,8 @@ public final class TaskTrainer<Head: TaskHead> {
         self.saveBest = saveBest
     }
 
-    /// Parameter groups, bottom first (features, then the head).
-    public var parameterGroups: [[Parameter]] { features.parameterGroups + [head.parameters] }
+    /// Parameter groups, bottom first (features, then the head together with the features' task encoder).
+    public var parameterGroups: [[Parameter]] { features.parameterGroups + [features.taskParameters + head.parameters] }
 
     /// Learning-rate scale per group: discriminative in `finetune` mode, 1 otherwise.
     public var rateScales: [Float] {
@@ -122,7 +123,9 @@ public final class TaskTrainer<Head: TaskHead> {
                 for p in allParameters { p.zeroGradient() }
                 let batch = features.batch(trainSentences, indices: indices, training: true, rng: &rng)
                 let result = head.trainStep(batch, examples: indices.map { train[$0] }, rng: &rng)
-                if featuresTrained { features.backward(result.dLayers, batch: batch) }
+                if featuresTrained || features.taskEncoder != nil {
+                    features.backward(result.dLayers, batch: batch, intoBiLM: featuresTrained)
+                }
                 let norm = GradientClipping.clipGlobalNorm(trainedParameters, maxNorm: settings.clipNorm)
                 if norm.isFinite {
                     for g in trained { optimizer.step(groups[g], learningRateScale: scales[g]) }

@@ -52,6 +52,7 @@ struct FinetuneClassifierCommand: ParsableCommand {
         try reportingErrors {
             var settings = ClassifierFinetuneSettings(checkpoint: files.checkpoint, trainFile: files.train, devFile: files.dev, output: files.output)
             settings.mode = training.mode
+            settings.taskEncoder = training.taskEncoder
             settings.training = training.settings
             settings.unknownLabels = unknownLabel
             settings.options.encoder = encoder

@@ -40,7 +40,11 @@ struct TaskTrainingOptions: ParsableArguments {
     @Flag(help: "Baseline: replace the pre-trained biLM by a randomly initialised token encoder (same options) trained with the head.")
     var noPretrained = false
 
-    @Option(help: "Random seed (default: 1).")
+    @Flag(inversion: .prefixedNo,
+          help: "With the biLM (frozen or finetune), also train a token encoder from scratch (the --no-pretrained baseline's) and concatenate its vectors to ELMo's, as Peters et al. (2018) add ELMo to a task model's own token representation.")
+    var taskEncoder = true
+
+    @Option(help: "Random seed.")
     var seed: UInt64 = 1
 
     func validate() throws {

@@ -85,6 +85,7 @@ struct FinetuneTaggerCommand: ParsableCommand {
         try reportingErrors {
             var settings = TaggerFinetuneSettings(checkpoint: files.checkpoint, trainPath: files.train, devPath: files.dev, output: files.output)
             settings.mode = training.mode
+            settings.taskEncoder = training.taskEncoder
             settings.training = training.settings
             settings.options.hidden = hidden
             settings.options.crf = !noCrf

@@ -53,10 +53,34 @@ final class ClassifierTrainingTests: XCTestCase {
         assertValuesClose(cachedAgain.layers[1].data, Array(frozen.layers[1].data[64..<72]), rtol: 0, atol: 1e-6, "alone vs in a batch")
     }
 
+    /// With a task encoder, layer k is `[ELMo_k; x]`: the biLM's columns unchanged, then the same x (the task
+    /// encoder's output, the baseline's layer `[x; x]` halved) in every layer, zero at padding.
+    func testTaskEncoderVectorsAreAppendedToEveryLayer() throws {
+        let (bilm, _) = try tinyBiLM()
+        let sentences = TaskFeatures.Sentences([["good", "film"], ["a", "bad", "film", "indeed"]])
+        var rng = RandomGenerator(seed: 1)
+        let plain = TaskFeatures(bilm: bilm, mode: .frozen).batch(sentences, indices: [0, 1], training: false, rng: &rng)
+        let features = TaskFeatures(bilm: bilm, mode: .frozen, taskEncoderSeed: 7)
+        XCTAssertEqual(features.dimension, 12)
+        XCTAssertEqual(features.taskParameters.map(\.name).filter { !$0.hasPrefix(TaskFeatures.taskEncoderPrefix) }, [])
+        let joined = features.batch(sentences, indices: [0, 1], training: false, rng: &rng)
+        let baseline = TaskFeatures(scratchOptions: bilm.options, seed: 7).batch(sentences, indices: [0, 1], training: false, rng: &rng)
+        let (x, _) = baseline.layers[0].splittingColumns(at: 4)
+        for k in 0..<3 {
+            XCTAssertEqual(joined.layers[k].shape, [2, 4, 12])
+            let (elmo, task) = joined.layers[k].splittingColumns(at: 8)
+            assertTensorsClose(elmo, plain.layers[k], rtol: 0, atol: 0, "layer \(k): biLM columns")
+            assertTensorsClose(task, x, rtol: 0, atol: 0, "layer \(k): task encoder columns = the baseline encoder's x")
+        }
+        XCTAssertEqual(Array(joined.layers[1].data[(2 * 12)..<(4 * 12)]), [Float](repeating: 0, count: 24), "zero padding")
+    }
+
     /// End to end, loss → head → features: finite differences on biLM (finetune) and scratch-encoder parameters.
     func testGradientsReachFeatureParameters() throws {
         let (bilm, _) = try tinyBiLM()
-        for features in [TaskFeatures(bilm: bilm, mode: .finetune), TaskFeatures(scratchOptions: bilm.options, seed: 2)] {
+        for features in [TaskFeatures(bilm: bilm, mode: .finetune), TaskFeatures(scratchOptions: bilm.options, seed: 2),
+                         TaskFeatures(bilm: bilm, mode: .frozen, taskEncoderSeed: 5),
+                         TaskFeatures(bilm: bilm, mode: .finetune, taskEncoderSeed: 5)] {
             var options = smallOptions(.none)
             options.pooling = .mean
             let classifier = Classifier(options: options, labels: ["neg", "pos"], mixtureSize: features.mixtureSize,
@@ -74,7 +98,7 @@ final class ClassifierTrainingTests: XCTestCase {
             for p in features.storedParameters { p.zeroGradient() }
             _ = run(backward: true)
             var rng = RandomGenerator(seed: 6)
-            for group in features.parameterGroups {
+            for group in features.parameterGroups + [features.taskParameters] where !group.isEmpty {
                 for p in [group.first!, group.last!] {
                     let idx = GradientCheck.sampleIndices(count: p.value.count, limit: 6, rng: &rng)
                     let numeric = GradientCheck.numeric(p, indices: idx, epsilon: 1e-3) { run(backward: false) }
@@ -130,6 +154,10 @@ final class ClassifierTrainingTests: XCTestCase {
         XCTAssertEqual(tuned.trainedGroups(epoch: 1), 3..<4)
         XCTAssertEqual(tuned.trainedGroups(epoch: 2), 2..<4)
         XCTAssertEqual(tuned.trainedGroups(epoch: 9), 0..<4)
+        let withTask = TaskFeatures(bilm: bilm, mode: .finetune, taskEncoderSeed: 1)
+        let tunedWithTask = TaskTrainer(head: classifier, features: withTask, settings: fastSettings(), run: nil, saveBest: nil)
+        XCTAssertEqual(tunedWithTask.parameterGroups.count, 4, "the task encoder trains with the head, from epoch 1")
+        XCTAssertEqual(tunedWithTask.parameterGroups[3].map(\.name), (withTask.taskParameters + classifier.parameters).map(\.name))
         let frozen = TaskTrainer(head: classifier, features: TaskFeatures(bilm: bilm, mode: .frozen), settings: fastSettings(),
                                  run: nil, saveBest: nil)
         XCTAssertEqual(frozen.parameterGroups.count, 1)
@@ -143,15 +171,18 @@ final class ClassifierTrainingTests: XCTestCase {
         let train = try writeFile(tsv(toySentiment(count: 16, seed: 1)), "train.tsv", in: folder)
         let dev = try writeFile(tsv(toySentiment(count: 8, seed: 2)), "dev.tsv", in: folder)
         let probe = toySentiment(count: 6, seed: 9).map(\.tokens)
-        for (mode, encoder) in [(TaskFeatures.Mode.frozen, ClassifierEncoderKind.bilstm), (.finetune, .cnn), (.noPretrained, .none)] {
+        for (mode, encoder, taskEncoder) in [(TaskFeatures.Mode.frozen, ClassifierEncoderKind.bilstm, true), (.finetune, .cnn, true),
+                                             (.noPretrained, .none, false), (.frozen, .none, false)] {
             var settings = ClassifierFinetuneSettings(checkpoint: bilmPath, trainFile: train, devFile: dev,
-                                                      output: (folder as NSString).appendingPathComponent("run-\(mode.rawValue)"))
+                                                      output: (folder as NSString).appendingPathComponent("run-\(mode.rawValue)-\(taskEncoder)"))
             settings.mode = mode
+            settings.taskEncoder = taskEncoder
             settings.options = smallOptions(encoder)
             settings.training = fastSettings(epochs: 2)
             let (model, _) = try ClassifierFinetuning.run(settings)
             let loaded = try ClassifierModel.load(settings.output)  // the run folder means its best.npz
             XCTAssertEqual(loaded.features.mode, mode)
+            XCTAssertEqual(loaded.features.taskEncoder != nil, taskEncoder)
             XCTAssertEqual(loaded.labels, ["neg", "pos"])
             XCTAssertEqual(loaded.predict(probe), model.predict(probe), "\(mode) predictions after reload")
             XCTAssertEqual(try TaskCheckpoint.kind(of: settings.output), "classifier")
