@@ -40,7 +40,7 @@ struct ThreadOptions: ParsableArguments {
 
 /// `--batch-size` of the commands that run a trained model over input sentences.
 struct BatchSizeOption: ParsableArguments {
-    @Option(help: "Sentences per batch (default: 32).")
+    @Option(help: "Sentences per batch.")
     var batchSize = 32
 
     func validate() throws {

@@ -26,13 +26,13 @@ struct EmbedCommand: ParsableCommand {
     @Option(help: "Output file.")
     var output: String
 
-    @Option(help: "all, top or average (default: all).")
+    @Option(help: "all, top or average.")
     var layers: LayerSelection = .all
 
-    @Option(help: "hdf5 or npz (default: hdf5).")
+    @Option(help: "hdf5 or npz.")
     var format: EmbeddingFormat = .hdf5
 
-    @Option(help: "float32 or float16 (default: float32).")
+    @Option(help: "float32 or float16.")
     var dtype: EmbeddingDType = .float32
 
     @OptionGroup var batch: BatchSizeOption

@@ -20,7 +20,7 @@ struct EvaluateCommand: ParsableCommand {
 
     @OptionGroup var dataOptions: ClassificationDataOptions
 
-    @Option(help: "A label the model does not know: error (naming the line) or warn (counted as wrong) (default: error).")
+    @Option(help: "A label the model does not know: error (naming the line) or warn (counted as wrong).")
     var unknownLabel: UnknownLabelPolicy = .error
 
     @Flag(help: "Print the scores as JSON.")

@@ -20,19 +20,19 @@ struct FinetuneClassifierCommand: ParsableCommand {
 
     @OptionGroup var data: ClassificationDataOptions
 
-    @Option(help: "A dev label not seen in training: error (naming the line) or warn (counted as wrong) (default: error).")
+    @Option(help: "A dev label not seen in training: error (naming the line) or warn (counted as wrong).")
     var unknownLabel: UnknownLabelPolicy = .error
 
-    @Option(help: "bilstm, cnn or none (default: bilstm).")
+    @Option(help: "bilstm, cnn or none.")
     var encoder: ClassifierEncoderKind = .bilstm
 
-    @Option(help: "max, mean, last or concat (default: max; the cnn encoder always max-pools).")
+    @Option(help: "max, mean, last or concat (the cnn encoder always max-pools).")
     var pooling: PoolingMode = .max
 
-    @Option(help: "biLSTM state size per direction and MLP hidden size (default: 64).")
+    @Option(help: "biLSTM state size per direction and MLP hidden size.")
     var hidden = 64
 
-    @Option(help: "CNN filters per width 3, 4, 5 (default: 100).")
+    @Option(help: "CNN filters per width 3, 4, 5.")
     var filters = 100
 
     @OptionGroup var training: TaskTrainingOptions

@@ -22,19 +22,19 @@ enum BiLMTraining: String, ExpressibleByArgument, CaseIterable {
 
 /// Training options shared by the task subcommands.
 struct TaskTrainingOptions: ParsableArguments {
-    @Option(help: "Epochs at most (default: 10).")
+    @Option(help: "Epochs at most.")
     var epochs = 10
 
-    @Option(help: "Stop after this many epochs without a better dev score (default: 3).")
+    @Option(help: "Stop after this many epochs without a better dev score.")
     var patience = 3
 
-    @Option(help: "Sentences per batch (default: 32).")
+    @Option(help: "Sentences per batch.")
     var batchSize = 32
 
-    @Option(name: .customLong("lr"), help: "Adam learning rate of the head (default: 0.001).")
+    @Option(name: .customLong("lr"), help: "Adam learning rate of the head.")
     var learningRate: Float = 1e-3
 
-    @Option(help: "frozen: the biLM's layer outputs are computed once and cached; finetune: the biLM is trained too, with discriminative learning rates and gradual unfreezing (default: frozen).")
+    @Option(help: "frozen: the biLM's layer outputs are computed once and cached; finetune: the biLM is trained too, with discriminative learning rates and gradual unfreezing.")
     var bilm: BiLMTraining = .frozen
 
     @Flag(help: "Baseline: replace the pre-trained biLM by a randomly initialised token encoder (same options) trained with the head.")

@@ -32,10 +32,10 @@ struct FinetuneTaggerCommand: ParsableCommand {
     @Option(help: "conll, conllu or slash (default: conllu for .conllu files, else conll).")
     var format: TaggerDataFormat?
 
-    @Option(help: "conll: the 0-based token column (default: 0).")
+    @Option(help: "conll: the 0-based token column.")
     var tokenColumn = 0
 
-    @Option(help: "conll: the 0-based tag column; negative counts from the end (default: -1, the last).")
+    @Option(help: "conll: the 0-based tag column; negative counts from the end.")
     var tagColumn = -1
 
     @Flag(help: "conllu: tag with XPOS instead of UPOS.")
@@ -47,13 +47,13 @@ struct FinetuneTaggerCommand: ParsableCommand {
     @Option(help: "Early stopping metric: f1 (spans) or accuracy (tokens) (default: f1 with a scheme, else accuracy).")
     var metric: TaggerMetric?
 
-    @Option(help: "biLSTM state size per direction (default: 64).")
+    @Option(help: "biLSTM state size per direction.")
     var hidden = 64
 
-    @Option(help: "Dropout on the mixed ELMo vectors (default: 0.5).")
+    @Option(help: "Dropout on the mixed ELMo vectors.")
     var mixDropout: Float = 0.5
 
-    @Option(help: "Dropout on the biLSTM output (default: 0.2).")
+    @Option(help: "Dropout on the biLSTM output.")
     var dropout: Float = 0.2
 
     @Flag(help: "A softmax per token instead of the CRF.")

@@ -12,16 +12,16 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "Text to continue (whitespace tokens).")
     var prompt: String = ""
 
-    @Option(help: "Softmax temperature; 0 picks the most likely word (default: 1).")
+    @Option(help: "Softmax temperature; 0 picks the most likely word.")
     var temperature: Float = 1
 
     @Option(help: "Sample only among the K most likely words.")
     var topK: Int?
 
-    @Option(help: "Generate at most N tokens (default: 50).")
+    @Option(help: "Generate at most N tokens.")
     var maxTokens: Int = 50
 
-    @Option(help: "Random seed (default: 1).")
+    @Option(help: "Random seed.")
     var seed: UInt64 = 1
 
     func validate() throws {

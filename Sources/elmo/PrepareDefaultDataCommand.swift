@@ -21,7 +21,7 @@ struct PrepareDefaultDataCommand: ParsableCommand {
     @Option(help: "Where to write the prepared files.")
     var output: String
 
-    @Option(help: "Seed of the 80/10/10 splits (default: 13).")
+    @Option(help: "Seed of the 80/10/10 splits.")
     var seed: UInt64 = 13
 
     func run() throws {

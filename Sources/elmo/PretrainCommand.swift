@@ -37,27 +37,27 @@ struct PretrainCommand: ParsableCommand {
     @Option(help: "Stop after N training tokens (forward targets).")
     var maxTokens: Int?
 
-    @Option(help: "Random seed for initialisation, dropout and shard order (default: 1).")
+    @Option(help: "Random seed for initialisation, dropout and shard order.")
     var seed: UInt64 = 1
 
     @OptionGroup var threads: ThreadOptions
 
-    @Option(help: "Write a checkpoint every N steps (default: 500; one is always written at the end).")
+    @Option(help: "Write a checkpoint every N steps (one is always written at the end).")
     var checkpointEvery: Int = 500
 
-    @Option(help: "Validate every N steps (default: 500).")
+    @Option(help: "Validate every N steps.")
     var validateEvery: Int = 500
 
-    @Option(help: "Log a progress line / metrics record every N steps (default: 50).")
+    @Option(help: "Log a progress line / metrics record every N steps.")
     var logEvery: Int = 50
 
-    @Option(help: "Keep the last N step checkpoints (default: 3; best.npz is kept as well).")
+    @Option(help: "Keep the last N step checkpoints (best.npz is kept as well).")
     var keep: Int = 3
 
     @Flag(help: "Continue the run in --output from its latest checkpoint.")
     var resume = false
 
-    @Flag(inversion: .prefixedNo, help: "Shuffle the order of training files each epoch (default: on).")
+    @Flag(inversion: .prefixedNo, help: "Shuffle the order of training files each epoch.")
     var shuffleShards = true
 
     func validate() throws {

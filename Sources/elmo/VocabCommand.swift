@@ -16,7 +16,7 @@ struct VocabCommand: ParsableCommand {
         @Option(help: "Where to write the vocabulary (one token per line).")
         var output: String
 
-        @Option(help: "Drop words seen fewer than N times (default: 1).")
+        @Option(help: "Drop words seen fewer than N times.")
         var minCount: Int = 1
 
         @Option(help: "Keep at most N entries, the three specials included.")
