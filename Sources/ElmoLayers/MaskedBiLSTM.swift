@@ -48,9 +48,15 @@ public final class MaskedBiLSTM: Layer {
         let b = x.shape[0], t = x.shape[1]
         precondition(lengths.allSatisfy { $0 >= 1 && $0 <= t }, "MaskedBiLSTM lengths must be in 1...\(t), but are \(lengths).")
         cache.lengths = lengths
-        let (forwardOutput, _) = forwardLSTM.forward(x, initial: forwardLSTM.zeroState(batch: b), cache: &cache.forward)
-        let (reversedOutput, _) = backwardLSTM.forward(x.reversingSteps(lengths: lengths), initial: backwardLSTM.zeroState(batch: b),
-                                                       cache: &cache.backward)
+        // The directions are independent: run them concurrently, one BLAS thread each (their products are too small
+        // for a multi-threaded gemm to pay).
+        var forwardCache = LSTMWithProjection.Cache(), backwardCache = LSTMWithProjection.Cache()
+        let ((forwardOutput, _), (reversedOutput, _)) = Parallel.both(
+            { self.forwardLSTM.forward(x, initial: self.forwardLSTM.zeroState(batch: b), cache: &forwardCache) },
+            { self.backwardLSTM.forward(x.reversingSteps(lengths: lengths), initial: self.backwardLSTM.zeroState(batch: b),
+                                        cache: &backwardCache) })
+        cache.forward = forwardCache
+        cache.backward = backwardCache
         return Tensor.concatenatingColumns(forwardOutput, reversedOutput.reversingSteps(lengths: lengths)).zeroingPadding(lengths: lengths)
     }
 
@@ -61,8 +67,9 @@ public final class MaskedBiLSTM: Layer {
     public func backward(_ dy: Tensor, cache: Cache) -> Tensor {
         let lengths = cache.lengths
         let (dForward, dBackward) = dy.zeroingPadding(lengths: lengths).splittingColumns(at: hiddenSize)
-        var dx = forwardLSTM.backward(dForward, cache: cache.forward)
-        let dxReversed = backwardLSTM.backward(dBackward.reversingSteps(lengths: lengths), cache: cache.backward)
+        var (dx, dxReversed) = Parallel.both(
+            { self.forwardLSTM.backward(dForward, cache: cache.forward) },
+            { self.backwardLSTM.backward(dBackward.reversingSteps(lengths: lengths), cache: cache.backward) })
         dx.add(dxReversed.reversingSteps(lengths: lengths))
         return dx.zeroingPadding(lengths: lengths)
     }
