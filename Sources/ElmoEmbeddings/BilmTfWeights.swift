@@ -96,7 +96,7 @@ public enum BilmTfWeights {
             for layout in layouts(of: model) { try writer.writeDataset(layout.name, shape: layout.shape, values: layout.gather()) }
             try writer.close()
             try write(optionsJSON(model.options), to: paths[0] + suffix)
-            if let vocabulary { try write(Data((vocabulary.words.joined(separator: "\n") + "\n").utf8), to: paths[2] + suffix) }
+            try vocabulary?.write(to: paths[2] + suffix)
             for path in paths where rename(path + suffix, path) != 0 {
                 throw WeightFileError.writeFailed(path: path, reason: String(cString: strerror(errno)))
             }
