@@ -38,6 +38,8 @@ final class WeightsCommandTests: XCTestCase {
         let finetune = try runElmo(["finetune", "classifier", "--checkpoint", checkpoint, "--train", "train.tsv", "--dev", "dev.tsv",
                                     "--output", "task", "--epochs", "1", "--bilm", "finetune", "--threads", "1"], in: folder)
         XCTAssertEqual(finetune.status, 0, finetune.stderr)
+        let evaluate = try runElmo(["evaluate", "--model", "task", "--data", "dev.tsv"], in: folder)
+        XCTAssertEqual(evaluate.status, 0, evaluate.stderr)
 
         try Data("the cat sat .\n".utf8).write(to: URL(fileURLWithPath: "\(folder)/valid.txt"))
         assertCleanError(try runElmo(["perplexity", "--checkpoint", checkpoint, "valid.txt"], in: folder),
