@@ -12,11 +12,19 @@ public enum BiLMCheckpoint {
 
     /// What a checkpoint holds once loaded.
     public struct Contents {
+        /// The checkpoint file (a run folder resolved to its file).
+        public var path: String
         public var model: BiLanguageModel
         public var vocabulary: Vocabulary
         public var trainer: TrainerState
         public var optimizerTensors: [String: Tensor]
         public var states: BiLanguageModel.States?
+
+        /// Refuses a model without a softmax (imported from a bilm-tf / AllenNLP weight file) for `use`, e.g.
+        /// "perplexity", with `CheckpointError.noSoftmax`.
+        public func requireSoftmax(for use: String) throws {
+            if model.softmax == nil { throw CheckpointError.noSoftmax(path: path, use: use, importedFrom: trainer.importedFrom) }
+        }
     }
 
     /// A checkpoint file, a run folder (meaning its `best.npz`, else the checkpoint named by `latest`), or a run
@@ -55,6 +63,7 @@ public enum BiLMCheckpoint {
                             optimizer: Optimizer?, states: BiLanguageModel.States?, to path: String) throws {
         let writer = try NpzWriter(path: path)
         var trainer = trainer
+        trainer.hasSoftmax = model.softmax != nil
         for p in model.parameters { try writer.add(p.name, tensor: p.value) }
         if let optimizer {
             let slots = optimizer.stateTensors()
@@ -88,7 +97,8 @@ public enum BiLMCheckpoint {
         let options = try BiLMOptions.decode(Data(try reader.bytes("config.json")), source: "\(file):config.json")
         let vocabText = String(decoding: try reader.bytes("vocab.txt"), as: UTF8.self)
         let vocabulary = try Vocabulary(words: vocabText.split(separator: "\n", omittingEmptySubsequences: true).map(String.init))
-        let model = BiLanguageModel(options: options, vocabularySize: vocabulary.count, seed: trainer.seed)
+        let model = BiLanguageModel(options: options, vocabularySize: vocabulary.count, seed: trainer.seed,
+                                    withSoftmax: trainer.hasSoftmax ?? true)
         for p in model.parameters {
             let t = try reader.tensor(p.name)
             guard t.shape == p.shape else { throw CheckpointError.shapeMismatch(name: p.name, expected: p.shape, found: t.shape) }
@@ -106,7 +116,7 @@ public enum BiLMCheckpoint {
             }
             states = BiLanguageModel.States(forward: try read("forward"), backward: try read("backward"))
         }
-        return Contents(model: model, vocabulary: vocabulary, trainer: trainer, optimizerTensors: optimizerTensors, states: states)
+        return Contents(path: file, model: model, vocabulary: vocabulary, trainer: trainer, optimizerTensors: optimizerTensors, states: states)
     }
 
     /// `trainer.json`, checked for our format name and a version we can read.

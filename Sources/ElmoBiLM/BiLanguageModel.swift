@@ -13,12 +13,15 @@ public final class BiLanguageModel: Layer {
     public let forwardStack: LSTMStack
     public let backwardStack: LSTMStack
     /// Full softmax (scoring, generation); with `n_negative_samples_batch > 0`, training uses `sampledSoftmax`, which
-    /// shares its weight and bias objects.
-    public let softmax: SoftmaxCrossEntropyLoss
+    /// shares its weight and bias objects. nil for a model imported from a bilm-tf weight file (those files carry no
+    /// softmax): such a model embeds and fine-tunes, but `trainStep` and `score` must not be called on it.
+    public let softmax: SoftmaxCrossEntropyLoss?
     public let sampledSoftmax: SampledSoftmaxLoss?
     public let outputDropout: Dropout
 
-    public init(options: BiLMOptions, vocabularySize: Int, seed: UInt64) {
+    /// `withSoftmax: false` builds the encoder and both stacks only (an imported model); `vocabularySize` is then
+    /// only recorded in `options.n_tokens_vocab`.
+    public init(options: BiLMOptions, vocabularySize: Int, seed: UInt64, withSoftmax: Bool = true) {
         var rng = RandomGenerator(seed: seed)
         var opts = options
         opts.n_tokens_vocab = vocabularySize
@@ -26,9 +29,11 @@ public final class BiLanguageModel: Layer {
         encoder = TokenEncoder(options: opts, rng: &rng)
         forwardStack = LSTMStack(options: opts, name: "forward", rng: &rng)
         backwardStack = LSTMStack(options: opts, name: "backward", rng: &rng)
-        softmax = SoftmaxCrossEntropyLoss(inputSize: opts.lstm.projection_dim, vocabularySize: vocabularySize,
-                                          name: "softmax", rng: &rng)
-        if opts.sampledSoftmaxSize > 0 && opts.sampledSoftmaxSize < vocabularySize {
+        let softmax = withSoftmax
+            ? SoftmaxCrossEntropyLoss(inputSize: opts.lstm.projection_dim, vocabularySize: vocabularySize, name: "softmax", rng: &rng)
+            : nil
+        self.softmax = softmax
+        if let softmax, opts.sampledSoftmaxSize > 0 && opts.sampledSoftmaxSize < vocabularySize {
             sampledSoftmax = SampledSoftmaxLoss(sharing: softmax, sampleCount: opts.sampledSoftmaxSize)
         } else {
             sampledSoftmax = nil
@@ -39,7 +44,7 @@ public final class BiLanguageModel: Layer {
     /// Every trainable tensor, in checkpoint order.
     public var parameters: [Parameter] {
         encoder.parameters + forwardStack.parameters + backwardStack.parameters
-            + softmax.parameters
+            + (softmax?.parameters ?? [])
     }
 
     public var projectionSize: Int { options.lstm.projection_dim }
@@ -62,6 +67,7 @@ public final class BiLanguageModel: Layer {
     /// The two directions run concurrently (`Parallel.both`) between the shared encoder and the shared softmax;
     /// each draws its dropout masks from its own generator, seeded from `rng`, so results do not depend on timing.
     public func trainStep(_ batch: StreamBatch, states: inout States, rng: inout RandomGenerator) -> Double {
+        let softmax = requiredSoftmax("trainStep")
         let b = batch.batchSize, t = batch.steps, p = projectionSize, n = b * t
         // Both directions' tokens through the char CNN in one call (bigger gemms).
         var encoderCache = TokenEncoder.Cache()
@@ -108,6 +114,7 @@ public final class BiLanguageModel: Layer {
 
     /// Summed negative log-likelihoods of a batch without dropout or gradients (validation perplexity).
     public func score(_ batch: StreamBatch, states: inout States) -> (forward: Double, backward: Double, count: Int) {
+        let softmax = requiredSoftmax("score")
         let b = batch.batchSize, t = batch.steps, p = projectionSize, n = b * t
         var rng = RandomGenerator(seed: 0)
         var encoderCache = TokenEncoder.Cache()
@@ -125,6 +132,12 @@ public final class BiLanguageModel: Layer {
         let (lf, cf) = softmax.forward(fo.last!.reshaped([n, p]), targets: batch.forwardTargets, cache: &cache)
         let (lb, _) = softmax.forward(bo.last!.reshaped([n, p]), targets: batch.backwardTargets, cache: &cache)
         return (lf, lb, cf)
+    }
+
+    /// The softmax, for the calls that need one; callers check `softmax != nil` first (`BiLMCheckpoint.Contents.requireSoftmax`).
+    func requiredSoftmax(_ caller: String) -> SoftmaxCrossEntropyLoss {
+        guard let softmax else { preconditionFailure("BiLanguageModel.\(caller) needs a softmax, but this model has none (imported weights).") }
+        return softmax
     }
 
     /// The contextual layer outputs of a padded batch of sentences (no dropout; each sentence starts from a zero state).

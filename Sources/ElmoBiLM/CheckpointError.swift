@@ -27,6 +27,8 @@ public enum CheckpointError: Error, CustomStringConvertible, Equatable {
     case readFailed(path: String, reason: String)
     /// Creating, writing, syncing or renaming the file failed; an existing file at `path` is left untouched.
     case writeFailed(path: String, reason: String)
+    /// The checkpoint holds no softmax (a model imported from a bilm-tf / AllenNLP weight file), but `use` needs one.
+    case noSoftmax(path: String, use: String, importedFrom: String?)
 
     public var description: String {
         switch self {
@@ -59,6 +61,11 @@ public enum CheckpointError: Error, CustomStringConvertible, Equatable {
         case .writeFailed(let path, let reason):
             return "Could not write '\(path)': \(reason). Check free space and permissions; any earlier file at "
                 + "that path is left as it was."
+        case .noSoftmax(let path, let use, let importedFrom):
+            let origin = importedFrom.map { " (imported from '\($0)')" } ?? ""
+            return "'\(path)'\(origin) has no softmax: bilm-tf / AllenNLP weight files do not carry one, so it cannot be "
+                + "used for \(use). It can be used with `elmo embed`, `elmo finetune` and `elmo inspect`; for \(use), "
+                + "pre-train a model with `elmo pretrain`."
         }
     }
 }

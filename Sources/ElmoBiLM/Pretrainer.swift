@@ -75,6 +75,7 @@ public final class Pretrainer {
         if settings.resume {
             guard hasRun else { throw PretrainError.nothingToResume(settings.outputFolder) }
             let contents = try BiLMCheckpoint.load(try BiLMCheckpoint.latestCheckpoint(inRunFolder: settings.outputFolder))
+            try contents.requireSoftmax(for: "continued pre-training (--resume)")
             model = contents.model
             vocabulary = contents.vocabulary
             trainer = contents.trainer

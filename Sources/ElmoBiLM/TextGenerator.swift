@@ -14,8 +14,9 @@ public struct TextGenerator {
         self.vocabulary = vocabulary
     }
 
-    /// The sampled continuation (prompt not included). `<UNK>` is never sampled.
+    /// The sampled continuation (prompt not included). `<UNK>` is never sampled. The model needs a softmax.
     public func generate(prompt: [String], maxTokens: Int, temperature: Float, topK: Int?, seed: UInt64) -> [String] {
+        let softmax = model.requiredSoftmax("TextGenerator.generate")
         var rng = RandomGenerator(seed: seed)
         var dropoutRng = RandomGenerator(seed: 0)
         var states = model.forwardStack.zeroStates(batch: 1)
@@ -32,7 +33,7 @@ public struct TextGenerator {
         for token in [Vocabulary.bos] + prompt { feed(token) }
         var generated: [String] = []
         while generated.count < maxTokens {
-            let logProbabilities = model.softmax.logProbabilities(hidden).data
+            let logProbabilities = softmax.logProbabilities(hidden).data
             let next = sample(logProbabilities, temperature: temperature, topK: topK, rng: &rng)
             if next == vocabulary.eosId { break }
             let word = vocabulary[next]

@@ -2,7 +2,8 @@
 /// in every checkpoint. `format` and `version` let old or foreign files fail loudly.
 public struct TrainerState: Codable, Equatable {
     public static let currentFormat = "elmokit-bilm"
-    public static let currentVersion = 1
+    /// 2 added `hasSoftmax` and `importedFrom` (absent in version 1 files, which always hold a softmax).
+    public static let currentVersion = 2
 
     public var format: String = TrainerState.currentFormat
     public var version: Int = TrainerState.currentVersion
@@ -25,6 +26,11 @@ public struct TrainerState: Codable, Equatable {
     public var lastValidPerplexity: Double?
     public var trainFiles: [String] = []
     public var shuffleShards: Bool = false
+    /// False for a model imported from a bilm-tf / AllenNLP weight file, which carries no softmax: it can embed
+    /// and be fine-tuned, but not score, generate or continue pre-training. nil (version 1) means true.
+    public var hasSoftmax: Bool?
+    /// The weight file an imported model came from (for `inspect`); nil for models pre-trained here.
+    public var importedFrom: String?
 
     public init() {}
 }

@@ -321,10 +321,15 @@ public final class HDF5Reader {
         file = -1
     }
 
-    private func openDataset(_ name: String) throws -> hid_t {
-        precondition(file >= 0, "HDF5Reader for '\(path)' is closed; cannot read '\(name)'.")
+    /// Whether the file has a link (dataset or group) of this name; a missing intermediate group counts as absent.
+    public func contains(_ name: String) -> Bool {
+        precondition(file >= 0, "HDF5Reader for '\(path)' is closed; cannot look up '\(name)'.")
         // H5Lexists fails (negative) when an intermediate group is missing: also "no such dataset".
-        guard H5Lexists(file, name, chdf5_p_default()) > 0 else { throw HDF5Error.missingDataset(path: path, name: name) }
+        return H5Lexists(file, name, chdf5_p_default()) > 0
+    }
+
+    private func openDataset(_ name: String) throws -> hid_t {
+        guard contains(name) else { throw HDF5Error.missingDataset(path: path, name: name) }
         return try HDF5Library.check(H5Dopen2(file, name, chdf5_p_default()), path, "open dataset '\(name)'")
     }
 

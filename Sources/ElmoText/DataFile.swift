@@ -48,8 +48,9 @@ enum DataFile {
         bytes.count >= 3 && bytes[0] == 0xEF && bytes[1] == 0xBB && bytes[2] == 0xBF
     }
 
-    /// Whitespace tokenization shared by the readers (any Unicode whitespace separates; empty pieces dropped).
+    /// Whitespace tokenization shared by the readers: `Corpus.tokens` (Python's `str.split()`, as AllenNLP
+    /// tokenizes), so a sentence gets the same tokens in fine-tuning as in `elmo embed`.
     static func tokens(_ text: Substring) -> [String] {
-        text.split(whereSeparator: \.isWhitespace).map(String.init)
+        Corpus.tokens(of: String(text))
     }
 }

@@ -33,6 +33,7 @@ struct GenerateCommand: ParsableCommand {
     func run() throws {
         try reportingErrors {
             let contents = try BiLMCheckpoint.load(checkpoint)
+            try contents.requireSoftmax(for: "text generation")
             let words = prompt.split(whereSeparator: \.isWhitespace).map(String.init)
             let generated = TextGenerator(model: contents.model, vocabulary: contents.vocabulary)
                 .generate(prompt: words, maxTokens: maxTokens, temperature: temperature, topK: topK, seed: seed)

@@ -25,7 +25,7 @@ struct InspectCommand: ParsableCommand {
                 ("char_cnn", model.encoder.charCNN.parameterCount), ("highway", model.encoder.highway.parameterCount),
                 ("projection", model.encoder.projection.parameterCount), ("forward_lstm", model.forwardStack.parameterCount),
                 ("backward_lstm", model.backwardStack.parameterCount),
-                ("softmax", model.softmax.parameterCount),
+                ("softmax", model.softmax?.parameterCount ?? 0),
             ]
             let size = ((try? FileManager.default.attributesOfItem(atPath: file)[.size]) as? NSNumber)?.intValue ?? 0
             let t = contents.trainer
@@ -38,6 +38,8 @@ struct InspectCommand: ParsableCommand {
                 "optimizer": t.optimizer, "members": reader.memberNames.count,
             ]
             if let best = t.bestValidPerplexity { summary["best_valid_perplexity"] = best }
+            summary["has_softmax"] = model.softmax != nil
+            if let origin = t.importedFrom { summary["imported_from"] = origin }
             if json {
                 printJSON(summary)
                 return
@@ -45,6 +47,7 @@ struct InspectCommand: ParsableCommand {
             print("checkpoint  \(file)")
             print("format      \(t.format) v\(t.version), \(reader.memberNames.count) members, CRC verified")
             print("size        \(size) bytes on disk, \(uncompressed) uncompressed (ratio \(String(format: "%.3f", Double(size) / Double(max(uncompressed, 1)))))")
+            if let origin = t.importedFrom { print("imported    from \(origin) (no softmax: embed and finetune only)") }
             print("training    step \(t.step), epoch \(t.epoch), \(t.tokensTrained) tokens, optimizer \(t.optimizer)")
             print("best ppl    \(t.bestValidPerplexity.map { String(format: "%.2f", $0) } ?? "-")")
             print("vocabulary  \(contents.vocabulary.count)")

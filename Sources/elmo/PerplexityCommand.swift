@@ -23,6 +23,7 @@ struct PerplexityCommand: ParsableCommand {
         threads.apply()
         try reportingErrors {
             let contents = try BiLMCheckpoint.load(checkpoint)
+            try contents.requireSoftmax(for: "perplexity")
             let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("elmo-ppl-\(getpid())").path
             try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(atPath: scratch) }

@@ -12,7 +12,7 @@ final class ElmoCommandTests: XCTestCase {
     func testHelpOfEveryCommandExitsZeroAndNamesItsKeyOptions() throws {
         let folder = try makeCLITestFolder(self)
         let expected: [([String], [String])] = [
-            ([], ["vocab", "pretrain", "perplexity", "generate", "inspect", "embed"]),
+            ([], ["vocab", "pretrain", "perplexity", "generate", "inspect", "embed", "import-weights", "export-weights"]),
             (["vocab", "build"], ["--output", "--min-count", "--max-size", "<S>"]),
             (["pretrain"], ["--config", "--train", "--valid", "--vocab", "--output", "--epochs", "--max-tokens", "--seed",
                             "--threads", "--checkpoint-every", "--resume"]),
@@ -20,6 +20,8 @@ final class ElmoCommandTests: XCTestCase {
             (["generate"], ["--checkpoint", "--prompt", "--temperature", "--top-k", "--max-tokens", "--seed", "</S>"]),
             (["inspect"], ["<checkpoint>", "--json", "CRC"]),
             (["embed"], ["--checkpoint", "--input", "--output", "--layers"]),
+            (["import-weights"], ["--options", "--weights", "--vocab", "--output", "no softmax"]),
+            (["export-weights"], ["--checkpoint", "--output", "--overwrite", "AllenNLP"]),
         ]
         for (command, options) in expected {
             let result = try runElmo(command + ["--help"], in: folder)

@@ -35,4 +35,18 @@ final class CharacterIdsBilmTfTests: XCTestCase {
         let long = String(repeating: "한", count: 17)
         XCTAssertEqual(CharacterIds.ids(for: long), [259] + [Int32](repeating: 0, count: 16).flatMap { _ in [238, 150, 157] } + [260])
     }
+
+    /// The 48-byte limit (W − 2) is a byte count: a 48-byte token fits exactly, a 49th byte is dropped even when it
+    /// splits a character (AllenNLP's `word.encode('utf-8')[:48]`; checked against AllenNLP in ElmoEmbeddingsTests).
+    func testTokensOfExactly48And49Bytes() {
+        let a = [Int32](repeating: 98, count: 48)
+        XCTAssertEqual(CharacterIds.ids(for: String(repeating: "a", count: 48)), [259] + a + [260])
+        XCTAssertEqual(CharacterIds.ids(for: String(repeating: "a", count: 49)), [259] + a + [260])
+        // 47 × "a" + "é" (C3 A9) = 49 bytes: the cut keeps C3 and drops A9.
+        XCTAssertEqual(CharacterIds.ids(for: String(repeating: "a", count: 47) + "é"),
+                       [259] + [Int32](repeating: 98, count: 47) + [0xC3 + 1, 260])
+        // No Unicode normalisation: precomposed "é" and "e" + U+0301 give different ids.
+        XCTAssertEqual(CharacterIds.ids(for: "caf\u{E9}"), padded([259, 100, 98, 103, 0xC3 + 1, 0xA9 + 1, 260]))
+        XCTAssertEqual(CharacterIds.ids(for: "cafe\u{301}"), padded([259, 100, 98, 103, 102, 0xCC + 1, 0x81 + 1, 260]))
+    }
 }

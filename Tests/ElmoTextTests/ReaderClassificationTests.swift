@@ -12,6 +12,13 @@ final class ReaderClassificationTests: XCTestCase {
         ])
     }
 
+    /// Text is split as Python's `str.split()` (as `elmo embed` and AllenNLP split): U+001C separates, a combining
+    /// mark after a space starts the next token, U+200B is not whitespace.
+    func testTextSplitsLikePythonStrSplit() throws {
+        let path = try temporaryFile("pos\tgood\u{1C}film a \u{301}b c\u{200B}d\n")
+        XCTAssertEqual(try ClassificationReader().read(path: path).first?.tokens, ["good", "film", "a", "\u{301}b", "c\u{200B}d"])
+    }
+
     func testHeaderColumnsByNameAndByIndex() throws {
         let path = try temporaryFile("id\ttext\tlabel\n7\tgood one\tpos\n8\tbad\tneg\n")
         let byName = try ClassificationReader(labelColumn: "label", textColumn: "text", hasHeader: true)
