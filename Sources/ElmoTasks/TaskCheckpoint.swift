@@ -132,8 +132,9 @@ public enum TaskCheckpoint {
             features = TaskFeatures(bilm: try BiLMCheckpoint.load(reference.path).model, mode: .frozen,
                                     taskEncoderSeed: manifest.taskEncoder == true ? 0 : nil)
         case .finetune:
-            // The softmax is not part of the features, so the stored biLM is rebuilt with a one-word vocabulary.
-            features = TaskFeatures(bilm: BiLanguageModel(options: manifest.bilmOptions, vocabularySize: 1, seed: 0), mode: .finetune,
+            // The softmax is not part of the features, so the stored biLM is rebuilt without one.
+            let bilm = BiLanguageModel(options: manifest.bilmOptions, vocabularySize: 1, seed: 0, withSoftmax: false)
+            features = TaskFeatures(bilm: bilm, mode: .finetune,
                                     taskEncoderSeed: manifest.taskEncoder == true ? 0 : nil)
         case .noPretrained:
             features = TaskFeatures(scratchOptions: manifest.bilmOptions, seed: 0)
