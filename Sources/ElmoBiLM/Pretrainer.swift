@@ -103,7 +103,8 @@ public final class Pretrainer {
             } else {
                 vocabulary = try Vocabulary.build(files: corpus.files, maxSize: settings.maxVocabularySize)
             }
-            try vocabulary.write(to: run.file("vocab.txt"))
+            // Our own atomic writes, so a run killed here leaves a temporary file that `--resume` recognises and removes.
+            try RunFolder.writeAtomically(Data(vocabulary.fileText.utf8), to: run.file("vocab.txt"))
             model = BiLanguageModel(options: settings.options, vocabularySize: vocabulary.count, seed: settings.seed)
             optimizer = try Pretrainer.makeOptimizer(options: settings.options)
             var state = TrainerState()
@@ -116,7 +117,7 @@ public final class Pretrainer {
             states = model.zeroStates(batch: settings.options.batch_size)
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            try encoder.encode(model.options).write(to: URL(fileURLWithPath: run.file("options.json")))
+            try RunFolder.writeAtomically(try encoder.encode(model.options), to: run.file("options.json"))
             metrics = MetricsLog(path: run.metricsPath, truncate: true)
         }
     }

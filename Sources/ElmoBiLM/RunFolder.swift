@@ -60,11 +60,27 @@ public struct RunFolder {
     public static func writeAtomically(_ data: Data, to path: String) throws {
         let folder = (path as NSString).deletingLastPathComponent
         let temp = (folder as NSString).appendingPathComponent(".\((path as NSString).lastPathComponent).\(getpid()).tmp")
-        guard FileManager.default.createFile(atPath: temp, contents: data) else {
-            throw CheckpointError.writeFailed(path: path, reason: "cannot create \(temp)")
+        // POSIX calls, not `FileManager.createFile`: that writes through a temporary file of its own
+        // (`.dat.nosync…`), which a kill would leave behind under a name we do not recognise.
+        let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        guard fd >= 0 else { throw CheckpointError.writeFailed(path: path, reason: "cannot create \(temp): \(String(cString: strerror(errno)))") }
+        let written = data.withUnsafeBytes { bytes -> Bool in
+            var offset = 0
+            while offset < bytes.count {
+                let n = Foundation.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
+                if n < 0 && errno == EINTR { continue }
+                guard n > 0 else { return false }
+                offset += n
+            }
+            return true
         }
-        let fd = open(temp, O_RDONLY)
-        if fd >= 0 { fsync(fd); close(fd) }
+        let synced = fsync(fd) == 0
+        close(fd)
+        guard written && synced else {
+            let reason = String(cString: strerror(errno))
+            unlink(temp)
+            throw CheckpointError.writeFailed(path: path, reason: "cannot write \(temp): \(reason)")
+        }
         guard rename(temp, path) == 0 else {
             unlink(temp)
             throw CheckpointError.writeFailed(path: path, reason: String(cString: strerror(errno)))
@@ -80,7 +96,10 @@ public final class MetricsLog {
     /// `keepingStepsUpTo` (a resumed run repeats the steps that a killed run logged after its last checkpoint).
     public init(path: String, truncate: Bool, keepingStepsUpTo lastStep: Int? = nil) {
         if truncate || !FileManager.default.fileExists(atPath: path) {
-            _ = FileManager.default.createFile(atPath: path, contents: nil)  // a failure shows when the handle opens
+            // open(2) rather than `FileManager.createFile`, which leaves a stray temporary file if killed; a failure
+            // shows when the handle opens.
+            let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+            if fd >= 0 { close(fd) }
         } else if let lastStep, let text = try? String(contentsOfFile: path, encoding: .utf8) {
             let kept = text.split(separator: "\n").filter { line in
                 let record = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any]

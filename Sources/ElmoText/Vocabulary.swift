@@ -49,12 +49,13 @@ public struct Vocabulary: Equatable {
         try self.init(words: words, source: path)
     }
 
+    /// The vocabulary file's text: one token per line.
+    public var fileText: String { words.joined(separator: "\n") + "\n" }
+
     /// Writes one token per line (atomically: a temporary file renamed over `path`).
     public func write(to path: String) throws {
-        var text = words.joined(separator: "\n")
-        text.append("\n")
         do {
-            try Data(text.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
+            try Data(fileText.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
         } catch {
             throw TextError.writeFailed(path: path, reason: error.localizedDescription)
         }
