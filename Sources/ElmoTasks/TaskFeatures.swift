@@ -154,11 +154,9 @@ public final class TaskFeatures {
     public func batch(_ sentences: Sentences, indices: [Int], training: Bool, rng: inout RandomGenerator) -> Batch {
         var batch = bilmBatch(sentences, indices: indices, training: training, rng: &rng)
         guard let taskEncoder else { return batch }
-        let lengths = batch.lengths, steps = lengths.max() ?? 0, p = options.lstm.projection_dim
+        let lengths = batch.lengths
         var cache = TokenEncoder.Cache()
-        let x = taskEncoder.forward(characters(indices.map { sentences.tokens[$0] }, steps: steps, boundaries: false),
-                                    tokenCount: indices.count * steps, cache: &cache)
-            .reshaped([indices.count, steps, p]).zeroingPadding(lengths: lengths)
+        let x = tokenVectors(taskEncoder, indices.map { sentences.tokens[$0] }, cache: &cache)
         batch = Batch(layers: batch.layers.map { Tensor.concatenatingColumns($0, x) }, lengths: lengths,
                       bilmCache: batch.bilmCache, encoderCache: batch.encoderCache)
         batch.taskEncoderCache = training ? cache : nil
@@ -194,13 +192,19 @@ public final class TaskFeatures {
             return Batch(layers: full.map { Self.stripBoundaries($0, lengths: lengths) }, lengths: lengths,
                          bilmCache: training ? cache : nil, encoderCache: nil)
         case .noPretrained:
-            let steps = lengths.max() ?? 0, p = options.lstm.projection_dim
             var cache = TokenEncoder.Cache()
-            let x = scratchEncoder!.forward(characters(batchTokens, steps: steps, boundaries: false), tokenCount: indices.count * steps,
-                                            cache: &cache).reshaped([indices.count, steps, p])
-            return Batch(layers: [Tensor.concatenatingColumns(x, x).zeroingPadding(lengths: lengths)], lengths: lengths,
-                         bilmCache: nil, encoderCache: training ? cache : nil)
+            let x = tokenVectors(scratchEncoder!, batchTokens, cache: &cache)
+            return Batch(layers: [Tensor.concatenatingColumns(x, x)], lengths: lengths, bilmCache: nil,
+                         encoderCache: training ? cache : nil)
         }
+    }
+
+    /// A token encoder's vectors `[B, T, P]` for a batch of sentences (T = the longest), zero at padding.
+    private func tokenVectors(_ encoder: TokenEncoder, _ batchTokens: [[String]], cache: inout TokenEncoder.Cache) -> Tensor {
+        let steps = batchTokens.map(\.count).max() ?? 0
+        return encoder.forward(characters(batchTokens, steps: steps, boundaries: false), tokenCount: batchTokens.count * steps,
+                               cache: &cache)
+            .reshaped([batchTokens.count, steps, options.lstm.projection_dim]).zeroingPadding(lengths: batchTokens.map(\.count))
     }
 
     /// dLayers: K tensors `[B, T, D]` (∂loss/∂`batch.layers`) → accumulates into the task encoder and, when
