@@ -47,8 +47,11 @@ struct InspectCommand: ParsableCommand {
             print("checkpoint  \(file)")
             print("format      \(t.format) v\(t.version), \(reader.memberNames.count) members, CRC verified")
             print("size        \(size) bytes on disk, \(uncompressed) uncompressed (ratio \(String(format: "%.3f", Double(size) / Double(max(uncompressed, 1)))))")
-            if let origin = t.importedFrom { print("imported    from \(origin) (no softmax: embed and finetune only)") }
-            print("training    step \(t.step), epoch \(t.epoch), \(t.tokensTrained) tokens, optimizer \(t.optimizer)")
+            if let origin = t.importedFrom {  // never trained here, so no training line
+                print("imported    from \(origin) (no softmax: embed and finetune only)")
+            } else {
+                print("training    step \(t.step), epoch \(t.epoch), \(t.tokensTrained) tokens, optimizer \(t.optimizer)")
+            }
             print("best ppl    \(t.bestValidPerplexity.map { String(format: "%.2f", $0) } ?? "-")")
             print("vocabulary  \(contents.vocabulary.count)")
             print("parameters  \(model.parameterCount)")
