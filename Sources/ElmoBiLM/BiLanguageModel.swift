@@ -146,11 +146,6 @@ public final class BiLanguageModel: Layer {
     /// Returns L+1 tensors `[B, T, 2P]`: layer 0 = `[x; x]` (token encoder output), layer k = `[fwd_k; bwd_k]`;
     /// positions beyond a sentence's length hold unspecified values.
     public func layerOutputs(characters: [Int32], batchSize b: Int, steps t: Int, lengths: [Int]) -> [Tensor] {
-        // Inference is split by hand (directions, char-CNN halves), so OpenBLAS runs single-threaded throughout.
-        BLAS.withBLASThreads(1) { layerOutputsSplit(characters: characters, batchSize: b, steps: t, lengths: lengths) }
-    }
-
-    private func layerOutputsSplit(characters: [Int32], batchSize b: Int, steps t: Int, lengths: [Int]) -> [Tensor] {
         let p = projectionSize
         var rng = RandomGenerator(seed: 0)
         var encoderCache = TokenEncoder.Cache()

@@ -156,7 +156,7 @@ public final class CharCNN: Layer {
         let maxCount = config.filters.map { $0[1] }.max()!
         // Tokens are independent: with two or more BLAS threads configured, two halves run at once, each with
         // its own scratch row (the result is the same either way).
-        let chunks = BLAS.threads >= 2 && tokenCount >= 64 ? 2 : 1
+        let chunks = BLAS.availableThreads >= 2 && tokenCount >= 64 ? 2 : 1
         var scratch = [Float](repeating: 0, count: maxCount * chunks)
         let offsets = columnOffsets
         for (k, filter) in config.filters.enumerated() {

@@ -2,15 +2,17 @@ import Dispatch
 
 /// Coarse two-way parallelism for independent halves of the work (e.g. the forward and the backward LM).
 ///
-/// On few cores, two single-threaded halves beat one half at a time with multi-threaded gemms: the recurrent
-/// products are small (32 rows), so BLAS threads mostly wait, spinning, while the gate math runs. Each half runs
-/// with one BLAS thread; the results do not depend on whether the halves ran in parallel, so training stays
-/// deterministic for any thread count.
+/// On few cores, two single-threaded halves beat one half at a time with split gemms: the recurrent products are
+/// small (32 rows) and the gate math between them is serial. Work inside the halves does not split again
+/// (`BLAS.availableThreads` is 1 there); the results do not depend on whether the halves ran in parallel, so
+/// training stays deterministic for any thread count.
 public enum Parallel {
-    /// Runs `first` and `second`, concurrently when the thread budget is at least two.
+    /// Runs `first` and `second`, concurrently when two threads are available.
     public static func both<A, B>(_ first: () -> A, _ second: () -> B) -> (A, B) {
-        guard BLAS.threads >= 2 else { return (first(), second()) }
-        return BLAS.withBLASThreads(1) { run(first, second) }
+        guard BLAS.availableThreads >= 2 else { return (first(), second()) }
+        BLAS.parallelDepth += 1
+        defer { BLAS.parallelDepth -= 1 }
+        return run(first, second)
     }
 
     private static func run<A, B>(_ first: () -> A, _ second: () -> B) -> (A, B) {

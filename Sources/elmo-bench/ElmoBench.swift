@@ -16,7 +16,7 @@ struct ElmoBench: ParsableCommand {
     @Option(help: "ref-tiny, ref-small, or a path to an options JSON.")
     var config: String = "ref-small"
 
-    @Option(help: "OpenBLAS threads.")
+    @Option(help: "Threads (split matrix products and the two LM directions).")
     var threads: Int = 2
 
     @Option(help: "Timed training steps (after warm-up).")

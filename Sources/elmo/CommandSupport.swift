@@ -24,7 +24,7 @@ func printJSON(_ object: Any) {
     }
 }
 
-/// `--threads`: OpenBLAS threads (default: all cores, at most 8).
+/// `--threads`: the thread budget (default: all cores, at most 8).
 struct ThreadOptions: ParsableArguments {
     @Option(help: "Threads for matrix products (default: the number of cores, at most 8).")
     var threads: Int?

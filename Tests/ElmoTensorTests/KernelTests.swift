@@ -25,6 +25,38 @@ final class KernelTests: XCTestCase {
         }
     }
 
+    /// Large products split into row or column blocks across threads (strided views of A, B and C, every transpose,
+    /// beta ≠ 0) give what one thread gives, to rounding (OpenBLAS's kernels differ in the last bits by block shape;
+    /// a wrong offset would be off by O(1)).
+    func testSplitGemmMatchesSingleThreadedProduct() {
+        let saved = BLAS.threads
+        defer { BLAS.setThreads(saved) }
+        var rng = RandomGenerator(seed: 4)
+        for (m, n, k) in [(300, 70, 64), (40, 900, 48)] {  // rows split, columns split
+            let a = Tensor.gaussian([m * k], std: 1, rng: &rng), b = Tensor.gaussian([k * n], std: 1, rng: &rng)
+            let c0 = Tensor.gaussian([m * n], std: 1, rng: &rng)
+            for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
+                func product(threads: Int) -> [Float] {
+                    BLAS.setThreads(threads)
+                    var c = c0
+                    a.withPointer { pa in
+                        b.withPointer { pb in
+                            c.withMutablePointer { pc in
+                                BLAS.gemm(transA: ta, transB: tb, m: m, n: n, k: k, alpha: 0.5, a: pa, lda: ta ? m : k,
+                                          b: pb, ldb: tb ? k : n, beta: 2, c: pc, ldc: n)
+                            }
+                        }
+                    }
+                    return c.data
+                }
+                let one = product(threads: 1), two = product(threads: 2), three = product(threads: 3)
+                XCTAssertGreaterThanOrEqual(m * n * k, 1 << 20, "large enough to split")
+                assertValuesClose(two, one, rtol: 1e-5, atol: 2e-5, "2 threads, m \(m) n \(n) transA \(ta) transB \(tb)")
+                assertValuesClose(three, one, rtol: 1e-5, atol: 2e-5, "3 threads, m \(m) n \(n) transA \(ta) transB \(tb)")
+            }
+        }
+    }
+
     func testLogSoftmaxAndSoftmaxAgree() {
         let x: [Float] = [1, 2, 3, -1000, 0, 1000]
         var ls = [Float](repeating: 0, count: 6), sm = [Float](repeating: 0, count: 6)
