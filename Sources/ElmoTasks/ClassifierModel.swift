@@ -102,9 +102,8 @@ public enum ClassifierFinetuning {
                                           reason: "already holds a model (best.npz); choose another folder or remove it.")
         }
 
-        let bilm = try BiLMCheckpoint.load(settings.checkpoint).model
-        let features = TaskFeatures(mode: settings.mode, bilm: bilm, taskEncoder: settings.taskEncoder, seed: settings.training.seed)
-        let reference = settings.mode == .noPretrained ? nil : try BiLMReference(checkpoint: settings.checkpoint)
+        let (features, reference) = try TaskFeatures.forTraining(checkpoint: settings.checkpoint, mode: settings.mode,
+                                                                 taskEncoder: settings.taskEncoder, seed: settings.training.seed)
         let classifier = Classifier(options: settings.options, labels: labels, mixtureSize: features.mixtureSize,
                                     inputSize: features.dimension, seed: settings.training.seed &+ 1)
         let model = ClassifierModel(features: features, classifier: classifier, bilm: reference, training: settings.training)

@@ -74,10 +74,8 @@ public enum TaggerFinetuning {
         let labels = tagSet(train)
         if let warning = unknownTagWarning(dev, known: labels, path: settings.devPath) { notes.append(warning) }
 
-        let loaded = try BiLMCheckpoint.load(settings.checkpoint)
-        let features = TaskFeatures(mode: settings.mode, bilm: loaded.model, taskEncoder: settings.taskEncoder,
-                                    seed: settings.training.seed)
-        let reference = settings.mode == .noPretrained ? nil : try BiLMReference(checkpoint: settings.checkpoint)
+        let (features, reference) = try TaskFeatures.forTraining(checkpoint: settings.checkpoint, mode: settings.mode,
+                                                                 taskEncoder: settings.taskEncoder, seed: settings.training.seed)
         let tagger = Tagger(options: options, labels: labels, mixtureSize: features.mixtureSize, inputSize: features.dimension,
                             seed: settings.training.seed)
         let manifest = TaskManifest(kind: TaggerModel.kind, features: features, labels: labels, options: options,

@@ -65,14 +65,15 @@ public final class TaskFeatures {
         self.taskEncoder = nil
     }
 
-    /// The features of `mode` on `bilm` (only its options for `noPretrained`), encoders initialised from `seed`;
-    /// `taskEncoder` adds the task encoder in the pre-trained modes.
-    public convenience init(mode: Mode, bilm: BiLanguageModel, taskEncoder: Bool, seed: UInt64) {
-        if mode == .noPretrained {
-            self.init(scratchOptions: bilm.options, seed: seed)
-        } else {
-            self.init(bilm: bilm, mode: mode, taskEncoderSeed: taskEncoder ? seed : nil)
-        }
+    /// What a fine-tuning run starts from: the features of `mode` on the biLM at `checkpoint` (only its options for
+    /// `noPretrained`), encoders initialised from `seed`, `taskEncoder` adding the task encoder in the pre-trained
+    /// modes; and the reference to that biLM its model records (nil for `noPretrained`).
+    public static func forTraining(checkpoint: String, mode: Mode, taskEncoder: Bool,
+                                   seed: UInt64) throws -> (features: TaskFeatures, bilm: BiLMReference?) {
+        let bilm = try BiLMCheckpoint.load(checkpoint).model
+        if mode == .noPretrained { return (TaskFeatures(scratchOptions: bilm.options, seed: seed), nil) }
+        return (TaskFeatures(bilm: bilm, mode: mode, taskEncoderSeed: taskEncoder ? seed : nil),
+                try BiLMReference(checkpoint: checkpoint))
     }
 
     /// K, the layers per token: L + 1 for a biLM, 1 for the scratch encoder.

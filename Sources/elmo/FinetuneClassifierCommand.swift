@@ -63,10 +63,9 @@ struct FinetuneClassifierCommand: ParsableCommand {
             let (model, result) = try ClassifierFinetuning.run(settings, progress: ProgressLine(every: 50)) {
                 FileHandle.standardError.write(Data("Warning: \($0)\n".utf8))
             }
-            printJSON(["model": (files.output as NSString).appendingPathComponent("best.npz"), "mode": model.features.mode.rawValue,
-                       "labels": model.labels, "best_epoch": result.bestEpoch, "epochs_run": result.epochsRun,
-                       "stopped_early": result.stoppedEarly, "dev_accuracy": result.bestScore.values["accuracy"] ?? 0,
-                       "dev_macro_f1": result.bestScore.values["macro_f1"] ?? 0, "seconds": result.seconds])
+            var summary = finetuneSummary(output: files.output, mode: model.features.mode, result: result)
+            summary["labels"] = model.labels
+            printJSON(summary)
         }
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import ElmoLayers
 import ElmoTasks
+import Foundation
 
 /// `elmo finetune <task>`: one subcommand per task head.
 struct FinetuneCommand: ParsableCommand {
@@ -108,4 +109,16 @@ struct TaskFileOptions: ParsableArguments {
 
     @Option(help: "Run folder to create, e.g. Checkpoints/<run>.")
     var output: String
+}
+
+/// The JSON both `elmo finetune` subcommands print: the model file, its mode, how training went and the best epoch's
+/// dev scores (`dev_<metric>`); each task adds its own keys.
+func finetuneSummary(output: String, mode: TaskFeatures.Mode, result: TaskTrainingResult) -> [String: Any] {
+    var summary: [String: Any] = [
+        "model": (output as NSString).appendingPathComponent("best.npz"), "mode": mode.rawValue,
+        "best_epoch": result.bestEpoch, "epochs_run": result.epochsRun, "stopped_early": result.stoppedEarly,
+        "seconds": result.seconds,
+    ]
+    for (name, value) in result.bestScore.values { summary["dev_\(name)"] = value }
+    return summary
 }

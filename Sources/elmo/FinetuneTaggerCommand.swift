@@ -105,14 +105,10 @@ struct FinetuneTaggerCommand: ParsableCommand {
             let outcome = try TaggerFinetuning.run(settings, progress: ProgressLine(every: 50))
             for note in outcome.notes { FileHandle.standardError.write(Data("Note: \(note)\n".utf8)) }
             let model = outcome.model, result = outcome.result
-            var summary: [String: Any] = [
-                "model": (files.output as NSString).appendingPathComponent("best.npz"), "mode": model.features.mode.rawValue,
-                "tags": model.tagger.labels.count, "scheme": model.options.scheme?.rawValue ?? "none",
-                "metric": model.options.metric.rawValue, "crf": model.options.crf, "train_sentences": outcome.trainSentences,
-                "dev_sentences": outcome.devSentences, "best_epoch": result.bestEpoch, "epochs_run": result.epochsRun,
-                "stopped_early": result.stoppedEarly, "seconds": result.seconds,
-            ]
-            for (name, value) in result.bestScore.values { summary["dev_\(name)"] = value }
+            var summary = finetuneSummary(output: files.output, mode: model.features.mode, result: result)
+            summary.merge(["tags": model.tagger.labels.count, "scheme": model.options.scheme?.rawValue ?? "none",
+                           "metric": model.options.metric.rawValue, "crf": model.options.crf,
+                           "train_sentences": outcome.trainSentences, "dev_sentences": outcome.devSentences]) { $1 }
             printJSON(summary)
         }
     }
