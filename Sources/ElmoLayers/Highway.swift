@@ -10,11 +10,11 @@ import ElmoTensor
 /// `1 − sigmoid(z) = sigmoid(−z)`, importing bilm-tf weights negates the gate weights and bias (AllenNLP's
 /// `_load_highway` does the same), and exporting negates them back.
 ///
-/// `gateBias` (default −2) initialises `b`. It matches the PyTorch reference in
-/// `shared/bench/torch_bilm_ref.py` (class `CharCNN`), which our known-answer tests compare against. Note
+/// `gateBias` (default −2) initialises `b`. It matches the PyTorch model of the known-answer test
+/// (`Tests/ElmoBiLMTests/Fixtures/bilm_reference.py`, class `CharCNN`). Note
 /// that on the carry gate −2 means `g ≈ 0.12`, i.e. the layer starts mostly *transforming*; bilm-tf's −2 on
 /// its transform gate starts mostly carrying (that would be `gateBias: 2` here). If you change the default,
-/// change the reference's `nn.init.constant_(hw.bias[nf:], -2.0)` with it.
+/// change that model's `nn.init.constant_(highway.bias[width:], -2.0)` with it.
 public final class Highway: Layer {
     public let size: Int
     public let activation: Kernels.Activation

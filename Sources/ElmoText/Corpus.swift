@@ -10,8 +10,8 @@ import Foundation
 ///
 /// Tokenization is Python's `str.split()`: runs of Unicode whitespace (the 29 code points for which `str.isspace()` is
 /// true, e.g. U+00A0 and U+3000 besides ASCII space, tab and the line/form feeds) separate tokens; everything else,
-/// any script or symbol, stays inside a token. Matching Python exactly keeps our token streams identical to the PyTorch
-/// reference's (DESIGN.md "Model", bench/README.md "Quality parity").
+/// any script or symbol, stays inside a token. Matching Python exactly keeps our token streams identical to bilm-tf's and
+/// AllenNLP's, which split with `str.split()`.
 public struct Corpus {
     /// The files in reading order: each pattern's matches sorted by name, patterns in the order given, duplicates dropped.
     public let files: [String]

@@ -37,7 +37,7 @@ public struct StreamBatch: Sendable, Equatable {
     }
 }
 
-/// The training streams of bilm-tf and the PyTorch reference's parity mode (bench/README.md "Quality parity", item 4),
+/// The training streams of bilm-tf (and of the PyTorch reference benchmark's parity mode),
 /// for truncated BPTT with state carried across steps:
 ///
 /// - each sentence `w1 ... wn` gives the forward pairs (input -> target) `<S> w1 ... wn -> w1 ... wn </S>`;

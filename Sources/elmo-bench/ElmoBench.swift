@@ -5,7 +5,7 @@ import ElmoTensor
 import ElmoText
 import Foundation
 
-/// Benchmarks in the PyTorch reference's JSON-line format (`/work/shared/bench/torch_bilm_ref.py`): training
+/// Benchmarks as JSON lines, in the format of the PyTorch reference benchmark we compare against: training
 /// tokens/s (batch 32 × 20, each token counted once), embedding tokens/s (char CNN + both stacks, no softmax) for
 /// 32 × 20 and 1 × 20, and peak RSS. It first checks the fast paths against plain references, then times.
 @main

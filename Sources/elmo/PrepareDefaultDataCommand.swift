@@ -3,7 +3,7 @@ import ElmoText
 import Foundation
 
 /// Turns the corpora of Debian's `python3-pattern` package into the default pre-training text and tasks
-/// (DESIGN.md, "Default data"). The corpora are for personal use: they are prepared locally and never committed.
+/// (the README's main command). The corpora are for personal use: they are prepared locally and never committed.
 struct PrepareDefaultDataCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "prepare-default-data",

@@ -18,7 +18,7 @@ final class CheckpointTimingTests: XCTestCase {
         let options = try BiLMOptions.load(path: root.appendingPathComponent("Pretrain/small.json").path)
         let vocabulary = try Vocabulary(words: ["<S>", "</S>", "<UNK>"] + (3..<10_000).map { "w\($0)" })
         let model = BiLanguageModel(options: options, vocabularySize: vocabulary.count, seed: 1)
-        XCTAssertEqual(model.parameterCount, 6_653_936, "bench/README.md's ref-small count")
+        XCTAssertEqual(model.parameterCount, 6_653_936, "ref-small's parameter count (Pretrain/README.md)")
         let optimizer = Adagrad()
         var rng = RandomGenerator(seed: 2)
         for p in model.parameters {

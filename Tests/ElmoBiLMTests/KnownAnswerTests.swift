@@ -6,8 +6,8 @@ import Foundation
 import XCTest
 import _TestSupport
 
-/// The biLM against numbers computed by the PyTorch reference (`Fixtures/make_fixtures.py`, which builds the ref-tiny
-/// model of `shared/bench/torch_bilm_ref.py` with V = 40 and formula weights): embeddings, top-layer outputs of both
+/// The biLM against numbers computed by a PyTorch model (`Fixtures/make_fixtures.py`, which builds the ref-tiny
+/// model of `Fixtures/bilm_reference.py` with V = 40 and formula weights): embeddings, top-layer outputs of both
 /// directions, the loss of two consecutive windows (states carried) and every parameter's gradient.
 final class KnownAnswerTests: XCTestCase {
     struct Fixture: Decodable {

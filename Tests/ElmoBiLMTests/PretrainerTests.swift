@@ -119,7 +119,7 @@ final class PretrainerTests: XCTestCase {
         }
     }
 
-    /// The run folder as DESIGN.md lays it out, `metrics.jsonl` with train and valid records, the SVG learning curve.
+    /// The run folder as Checkpoints/README.md lays it out, `metrics.jsonl` with train and valid records, the SVG learning curve.
     func testRunFolderHoldsCheckpointsBestLatestMetricsAndLearningCurve() throws {
         let valid = try writeTextFile(folder, "valid.txt", "the cat sat on the floor\nthe dog ran\n")
         var settings = tinySettings(try tinyPretrainOptions(), train: shards, output: run("full"), steps: 9)

@@ -2,7 +2,7 @@ import ElmoText
 import XCTest
 
 final class TokenStreamsTests: XCTestCase {
-    /// The reference semantics (torch_bilm_ref.py `TokenTable.pairs` + `windows`) computed the obvious way, in memory:
+    /// The streams' semantics computed the obvious way, in memory:
     /// all forward (input, target) words, cut into B rows, each step's columns, backward rows reversed and swapped.
     private func referenceBatches(_ sentences: [[String]], vocabulary: Vocabulary, b: Int, t: Int, w: Int) -> [StreamBatch] {
         var pairs = [(input: String, target: String)]()

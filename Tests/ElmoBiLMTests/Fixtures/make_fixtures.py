@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Known-answer fixture for ELMoKit's biLM, computed by the PyTorch reference model.
 
-Builds the ref-tiny biLM of ../shared/bench/torch_bilm_ref.py (char-CNN (1,32)(2,32)(3,64) -> 1 highway -> projection 64
+Builds the ref-tiny biLM of bilm_reference.py, beside this script (char-CNN (1,32)(2,32)(3,64) -> 1 highway -> projection 64
 -> forward and backward 2-layer LSTMP (cell 256, clips 3, residual into layer 2) -> shared softmax), with a small
 vocabulary (V = 40) so the fixture stays small, dropout off, and weights given by an integer formula that Swift
 reproduces exactly (no weight file to commit):
@@ -13,14 +13,17 @@ inputs, both windows' losses, the top-layer outputs of both directions for windo
 gradient of window 1's loss at 64 fixed positions plus its sum and sum of absolute values.
 
 Run once by hand (torch 2.13.0+cpu: pip install "torch==2.13.0+cpu"), from the repository root:
-    python3 Tests/ElmoBiLMTests/Fixtures/make_fixtures.py --reference ../shared/bench/torch_bilm_ref.py
+    python3 Tests/ElmoBiLMTests/Fixtures/make_fixtures.py
 """
 import argparse
-import importlib.util
 import json
 import os
+import sys
 
 import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bilm_reference as ref  # noqa: E402
 
 V, B, T = 40, 2, 6
 
@@ -36,17 +39,13 @@ def formula(shape, scale, k):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--reference", default="../shared/bench/torch_bilm_ref.py")
     ap.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "biLM_known_answer.json"))
     args = ap.parse_args()
-    spec = importlib.util.spec_from_file_location("ref", args.reference)
-    ref = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(ref)
 
     torch.manual_seed(0)
     torch.set_num_threads(1)
     cfg = dict(ref.CONFIGS["ref-tiny"], vocab=V)
-    model = ref.BiLM(cfg, "lstmp")
+    model = ref.BiLM(cfg)
     model.eval()  # dropout off; gradients still flow
     P, C = cfg["proj"], cfg["cell"]
     F_ = sum(n for _, n in cfg["filters"])
@@ -113,7 +112,7 @@ def main():
         return torch.tensor([[ref.word_to_char_ids(w) for w in row] for row in tokens], dtype=torch.long)
 
     fs, bs = model.fwd.zero_states(B), model.bwd.zero_states(B)
-    out = dict(reference="torch_bilm_ref.py ref-tiny (lstmp), vocab %d, torch %s" % (V, torch.__version__),
+    out = dict(reference="bilm_reference.py ref-tiny (lstmp), vocab %d, torch %s" % (V, torch.__version__),
                vocab=V, batch=B, unroll=T, params=params,
                forward_words=f_in, backward_words=b_in,
                forward_targets=f_tg.tolist(), backward_targets=b_tg.tolist(), windows=[])
