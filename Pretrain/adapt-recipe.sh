@@ -47,23 +47,34 @@ timed general "$ELMO" pretrain --config Pretrain/tiny-adam.json --train "$DATA/b
 ppl general
 
 echo "== stage 2: adapted to the domain text ($DOMAIN_TOKENS tokens), new softmax rows from char-CNN or mean"
+# One step at learning rate 1e-9 leaves the weights as initialised: the initialisation alone.
+python3 -c "import json; o=json.load(open('Pretrain/tiny-adam.json')); o['learning_rate']=1e-9; json.dump(o, open('$WORK/init-only.json','w'))"
 for init in char-cnn mean; do
-    # One step shows what the initialisation alone gives; the full run what adaptation gives.
-    timed "adapted-$init-1step" "$ELMO" pretrain --init-from "$WORK/general" --train "$WORK/domain-train.txt" \
-        --max-vocab 15000 --new-word-init "$init" --max-tokens 1 --output "$WORK/adapted-$init-1step" --threads "$THREADS" --seed 1
-    ppl "adapted-$init-1step"
+    timed "adapted-$init-init" "$ELMO" pretrain --init-from "$WORK/general" --config "$WORK/init-only.json" \
+        --train "$WORK/domain-train.txt" --max-vocab 15000 --new-word-init "$init" --max-tokens 1 \
+        --output "$WORK/adapted-$init-init" --threads "$THREADS" --seed 1
+    ppl "adapted-$init-init"
     timed "adapted-$init" "$ELMO" pretrain --init-from "$WORK/general" --train "$WORK/domain-train.txt" \
         --max-vocab 15000 --new-word-init "$init" --max-tokens "$DOMAIN_TOKENS" --validate-every 100000 \
         --output "$WORK/adapted-$init" --threads "$THREADS" --seed 1
     ppl "adapted-$init"
 done
 grep -h "^vocabulary:" "$WORK/adapted-char-cnn.log" >> "$RESULTS"
+# The general vocabulary unchanged: perplexities then compare with the general model's (same <UNK> targets).
+timed adapted-keep "$ELMO" pretrain --init-from "$WORK/general" --train "$WORK/domain-train.txt" --vocab-mode keep \
+    --max-tokens "$DOMAIN_TOKENS" --validate-every 100000 --output "$WORK/adapted-keep" --threads "$THREADS" --seed 1
+ppl adapted-keep
+grep -h "^vocabulary:" "$WORK/adapted-keep.log" >> "$RESULTS"
 
-echo "== baseline: the same steps from scratch on the domain text (the adapted model's vocabulary)"
+echo "== baseline: the same steps from scratch on the domain text, with each adapted model's vocabulary"
 timed scratch "$ELMO" pretrain --config Pretrain/tiny-adam.json --train "$WORK/domain-train.txt" \
     --vocab "$WORK/adapted-char-cnn/vocab.txt" --max-tokens "$DOMAIN_TOKENS" --validate-every 100000 \
     --output "$WORK/scratch" --threads "$THREADS" --seed 1
 ppl scratch
+timed scratch-keep "$ELMO" pretrain --config Pretrain/tiny-adam.json --train "$WORK/domain-train.txt" \
+    --vocab "$WORK/general/vocab.txt" --max-tokens "$DOMAIN_TOKENS" --validate-every 100000 \
+    --output "$WORK/scratch-keep" --threads "$THREADS" --seed 1
+ppl scratch-keep
 
 echo "== stage 3: subjectivity classifier (frozen biLM) on each"
 for bilm in general adapted-char-cnn scratch; do

@@ -89,7 +89,9 @@ public final class SoftmaxCrossEntropyLoss: Layer {
         computeLogits(hidden, into: &logits)
         var losses = [Float](repeating: 0, count: n)
         logits.withMutablePointer { x in
-            losses.withUnsafeMutableBufferPointer { _ = CrossEntropy.softmaxInPlace(x, targets: targets, classes: vocabularySize, rowLosses: $0.baseAddress) }
+            losses.withUnsafeMutableBufferPointer {
+                _ = CrossEntropy.softmaxInPlace(x, targets: targets, classes: vocabularySize, rowLosses: $0.baseAddress, normalise: false)
+            }
         }
         return losses
     }
@@ -135,9 +137,9 @@ public enum CrossEntropy {
 
     /// Replaces each kept row of logits `[N, K]` by its softmax and returns (Σ NLL in Double, kept rows).
     /// Rows with a negative target are skipped (left as logits). `rowLosses` `[N]`, when given, receives each kept
-    /// row's NLL.
+    /// row's NLL; `normalise: false` leaves kept rows as unnormalised exponentials (the losses alone are wanted).
     static func softmaxInPlace(_ x: UnsafeMutablePointer<Float>, targets: [Int32], classes k: Int,
-                               rowLosses: UnsafeMutablePointer<Float>? = nil) -> (Double, Int) {
+                               rowLosses: UnsafeMutablePointer<Float>? = nil, normalise: Bool = true) -> (Double, Int) {
         var lossSum = 0.0, count = 0
         for (row, target) in targets.enumerated() where target >= 0 {
             precondition(Int(target) < k, "Target \(target) in row \(row) is outside the \(k) classes.")
@@ -146,7 +148,7 @@ public enum CrossEntropy {
             let m = Kernels.maximum(r, k)
             // One exp pass gives both the softmax numerators and the normaliser of the loss.
             let s = Kernels.expSubtracting(m, r, k)
-            Kernels.scale(r, by: 1 / s, k)
+            if normalise { Kernels.scale(r, by: 1 / s, k) }
             let loss = m + logf(s) - targetLogit
             rowLosses?[row] = loss
             lossSum += Double(loss)
