@@ -122,6 +122,11 @@ public enum BiLMCheckpoint {
     /// `trainer.json`, checked for our format name and a version we can read.
     public static func readTrainerState(_ reader: NpzReader, path: String) throws -> TrainerState {
         guard reader.contains("trainer.json") else {
+            if reader.contains("task.json") {
+                throw CheckpointError.wrongKind(
+                    path: path, expected: "biLM checkpoint (from `elmo pretrain` or `elmo import-weights`; pass the biLM the task model was fine-tuned from)",
+                    found: "task model (a classifier or tagger from `elmo finetune`, which has no language-model softmax)")
+            }
             throw CheckpointError.wrongKind(path: path, expected: "a biLM checkpoint (with trainer.json)", found: "a file without trainer.json")
         }
         let trainer: TrainerState

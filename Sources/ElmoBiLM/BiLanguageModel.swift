@@ -114,6 +114,17 @@ public final class BiLanguageModel: Layer {
 
     /// Summed negative log-likelihoods of a batch without dropout or gradients (validation perplexity).
     public func score(_ batch: StreamBatch, states: inout States) -> (forward: Double, backward: Double, count: Int) {
+        let (forward, backward) = targetNegativeLogLikelihoods(batch, states: &states)
+        func sum(_ losses: [Float], _ targets: [Int32]) -> Double {
+            zip(losses, targets).reduce(0.0) { $1.1 >= 0 ? $0 + Double($1.0) : $0 }
+        }
+        return (sum(forward, batch.forwardTargets), sum(backward, batch.backwardTargets),
+                batch.forwardTargets.lazy.filter { $0 >= 0 }.count)
+    }
+
+    /// Each position's NLL `−log p(target)` `[B * T]` in both directions, without dropout or gradients; 0 where the
+    /// target is < 0 (padding). Scoring, perplexity and sentence scores all go through this one forward pass.
+    public func targetNegativeLogLikelihoods(_ batch: StreamBatch, states: inout States) -> (forward: [Float], backward: [Float]) {
         let softmax = requiredSoftmax("score")
         let b = batch.batchSize, t = batch.steps, p = projectionSize, n = b * t
         var rng = RandomGenerator(seed: 0)
@@ -128,10 +139,8 @@ public final class BiLanguageModel: Layer {
             { self.backwardStack.forward(embedded.rows(n..<(2 * n), shape: [b, t, p]), states: initial.backward,
                                          training: false, rng: &backwardRng, cache: &bc) })
         states = States(forward: ff, backward: bf)
-        var cache = SoftmaxCrossEntropyLoss.Cache()
-        let (lf, cf) = softmax.forward(fo.last!.reshaped([n, p]), targets: batch.forwardTargets, cache: &cache)
-        let (lb, _) = softmax.forward(bo.last!.reshaped([n, p]), targets: batch.backwardTargets, cache: &cache)
-        return (lf, lb, cf)
+        return (softmax.negativeLogLikelihoods(fo.last!.reshaped([n, p]), targets: batch.forwardTargets),
+                softmax.negativeLogLikelihoods(bo.last!.reshaped([n, p]), targets: batch.backwardTargets))
     }
 
     /// The softmax, for the calls that need one; callers check `softmax != nil` first (`BiLMCheckpoint.Contents.requireSoftmax`).

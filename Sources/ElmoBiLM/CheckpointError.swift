@@ -65,6 +65,7 @@ public enum CheckpointError: Error, CustomStringConvertible, Equatable {
             let origin = importedFrom.map { " (imported from '\($0)')" } ?? ""
             return "'\(path)'\(origin) has no softmax: bilm-tf / AllenNLP weight files do not carry one, so it cannot be "
                 + "used for \(use). It can be used with `elmo embed`, `elmo finetune` and `elmo inspect`; for \(use), "
+                + "import it again with `--softmax-weights` (bilm-tf's *_softmax_weights.hdf5) and its `--vocab`, or "
                 + "pre-train a model with `elmo pretrain`."
         }
     }

@@ -21,6 +21,35 @@ public enum PerplexityEvaluator {
             nllBackward += b
             count += n
         }
+        return perplexities(nllForward: nllForward, nllBackward: nllBackward, count: count)
+    }
+
+    /// `perplexity --reset-each-line`: each line of `file` is its own stream (batch 1) starting from a zero state,
+    /// scored in windows of the model's unroll T with the state carried inside the line; empty lines are skipped.
+    /// Equals exp(−Σ logprob / Σ tokens) over `elmo score`'s lines (which score each line in one padded batch).
+    public static func evaluateEachLine(model: BiLanguageModel, file: String, vocabulary: Vocabulary) throws -> Perplexities {
+        let reader = try LineReader(path: file)
+        let t = model.options.unroll_steps
+        var nllForward = 0.0, nllBackward = 0.0, count = 0
+        while let line = try reader.nextLine() {
+            let words = Corpus.tokens(of: line)
+            if words.isEmpty { continue }
+            let pairs = SentencePairs(words: words, vocabulary: vocabulary)
+            var states = model.zeroStates(batch: 1)
+            for first in stride(from: 0, to: pairs.count, by: t) {
+                let columns = first..<min(first + t, pairs.count)
+                let batch = SentencePairs.batch([pairs], columns: columns, steps: columns.count, maxCharacters: model.maxCharacters)
+                let (f, b, n) = model.score(batch, states: &states)
+                nllForward += f
+                nllBackward += b
+                count += n
+            }
+        }
+        guard count > 0 else { throw TextError.emptyCorpus(file) }
+        return perplexities(nllForward: nllForward, nllBackward: nllBackward, count: count)
+    }
+
+    static func perplexities(nllForward: Double, nllBackward: Double, count: Int) -> Perplexities {
         let n = Double(max(count, 1))
         return Perplexities(forward: exp(nllForward / n), backward: exp(nllBackward / n),
                             mean: exp((nllForward + nllBackward) / (2 * n)), targets: count)

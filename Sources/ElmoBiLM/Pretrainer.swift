@@ -23,6 +23,12 @@ public struct PretrainSettings {
     public var keepLast: Int = 3
     public var resume: Bool = false
     public var shuffleShards: Bool = true
+    /// `--init-from`: a checkpoint or run folder whose weights start this new run (`InitFrom`).
+    public var initFrom: String?
+    /// `--vocab-mode` with `initFrom`; nil chooses `extend` when the text has new words, else `keep`.
+    public var vocabularyMode: VocabularyMode?
+    /// How softmax rows of words new to an `initFrom` model start.
+    public var newRowInitialisation: NewRowInitialisation = .charCNN
 
     public init(options: BiLMOptions, trainPatterns: [String], outputFolder: String) {
         self.options = options
@@ -64,6 +70,8 @@ public final class Pretrainer {
     private let metrics: MetricsLog
     /// Called with each progress/validation record (tests and the CLI may observe).
     public var onRecord: (([String: Any]) -> Void)?
+    /// What `--init-from` did (vocabulary mode, new rows), also written to stderr.
+    public private(set) var initNotes: [String] = []
 
     public init(settings: PretrainSettings) throws {
         self.settings = settings
@@ -96,18 +104,33 @@ public final class Pretrainer {
             metrics = MetricsLog(path: run.metricsPath, truncate: false, keepingStepsUpTo: trainer.step)
         } else {
             guard !hasRun else { throw PretrainError.runFolderNotEmpty(settings.outputFolder) }
-            if let file = settings.vocabularyFile {
-                var vocab = try Vocabulary(contentsOf: file)
-                if let max = settings.maxVocabularySize, max < vocab.count { vocab = try Vocabulary(words: Array(vocab.words.prefix(max))) }
-                vocabulary = vocab
+            var start: InitFrom?
+            if let source = settings.initFrom {
+                let from = try InitFrom(source: source, options: settings.options, trainFiles: corpus.files,
+                                        mode: settings.vocabularyMode, maxVocabularySize: settings.maxVocabularySize,
+                                        vocabularyFile: settings.vocabularyFile, newRows: settings.newRowInitialisation,
+                                        seed: settings.seed)
+                vocabulary = from.vocabulary
+                model = from.model
+                initNotes = from.notes
+                for note in from.notes { FileHandle.standardError.write(Data((note + "\n").utf8)) }
+                start = from
             } else {
-                vocabulary = try Vocabulary.build(files: corpus.files, maxSize: settings.maxVocabularySize)
+                if let file = settings.vocabularyFile {
+                    var vocab = try Vocabulary(contentsOf: file)
+                    if let max = settings.maxVocabularySize, max < vocab.count { vocab = try Vocabulary(words: Array(vocab.words.prefix(max))) }
+                    vocabulary = vocab
+                } else {
+                    vocabulary = try Vocabulary.build(files: corpus.files, maxSize: settings.maxVocabularySize)
+                }
+                model = BiLanguageModel(options: settings.options, vocabularySize: vocabulary.count, seed: settings.seed)
             }
             // Our own atomic writes, so a run killed here leaves a temporary file that `--resume` recognises and removes.
             try RunFolder.writeAtomically(Data(vocabulary.fileText.utf8), to: run.file("vocab.txt"))
-            model = BiLanguageModel(options: settings.options, vocabularySize: vocabulary.count, seed: settings.seed)
             optimizer = try Pretrainer.makeOptimizer(options: settings.options)
             var state = TrainerState()
+            state.initFrom = start?.path
+            state.initFromCRC32 = start?.crc32
             state.seed = settings.seed
             state.threads = settings.threads
             state.trainFiles = corpus.files

@@ -31,6 +31,9 @@ public struct TrainerState: Codable, Equatable {
     public var hasSoftmax: Bool?
     /// The weight file an imported model came from (for `inspect`); nil for models pre-trained here.
     public var importedFrom: String?
+    /// The checkpoint a `pretrain --init-from` run started from (absolute path) and its CRC-32 then; nil otherwise.
+    public var initFrom: String?
+    public var initFromCRC32: UInt32?
 
     public init() {}
 }

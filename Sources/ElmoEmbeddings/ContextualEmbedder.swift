@@ -51,8 +51,7 @@ public final class ContextualEmbedder {
 
     /// Sentence indices grouped into batches of similar length (sorted by length, stable), at most `batchSize` each.
     public static func buckets(lengths: [Int], batchSize: Int) -> [[Int]] {
-        let order = lengths.indices.sorted { (lengths[$0], $0) < (lengths[$1], $1) }
-        return stride(from: 0, to: order.count, by: max(batchSize, 1)).map { Array(order[$0..<min($0 + batchSize, order.count)]) }
+        LengthBuckets.batches(lengths: lengths, batchSize: batchSize)
     }
 
     /// Pads the batch to its longest sentence (+2 for `<S>`/`</S>`, padding chars are the mask id 0) and runs the biLM once.

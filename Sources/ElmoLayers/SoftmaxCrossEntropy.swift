@@ -79,6 +79,23 @@ public final class SoftmaxCrossEntropyLoss: Layer {
         return dHidden
     }
 
+    /// hidden `[N, P]`, targets `[N]` → each row's NLL `−log p(target_n)` `[N]` (0 on rows whose target is < 0), with
+    /// no cache: sentence scoring. Summing the kept rows in order in Double gives `forward`'s lossSum bit for bit.
+    public func negativeLogLikelihoods(_ hidden: Tensor, targets: [Int32]) -> [Float] {
+        let (n, p) = hidden.matrixShape
+        precondition(p == inputSize && targets.count == n,
+                     "SoftmaxCrossEntropyLoss expects hidden [N, \(inputSize)] and N targets, but got \(hidden.shape) and \(targets.count).")
+        var logits = Tensor(zeros: [n, vocabularySize])
+        computeLogits(hidden, into: &logits)
+        var losses = [Float](repeating: 0, count: n)
+        logits.withMutablePointer { x in
+            losses.withUnsafeMutableBufferPointer {
+                _ = CrossEntropy.softmaxInPlace(x, targets: targets, classes: vocabularySize, rowLosses: $0.baseAddress, normalise: false)
+            }
+        }
+        return losses
+    }
+
     /// hidden `[N, P]` → log-probabilities `[N, V]` (for generation and scoring; no cache, no loss).
     public func logProbabilities(_ hidden: Tensor) -> Tensor {
         let (n, p) = hidden.matrixShape
@@ -119,8 +136,10 @@ public enum CrossEntropy {
     }
 
     /// Replaces each kept row of logits `[N, K]` by its softmax and returns (Σ NLL in Double, kept rows).
-    /// Rows with a negative target are skipped (left as logits).
-    static func softmaxInPlace(_ x: UnsafeMutablePointer<Float>, targets: [Int32], classes k: Int) -> (Double, Int) {
+    /// Rows with a negative target are skipped (left as logits). `rowLosses` `[N]`, when given, receives each kept
+    /// row's NLL; `normalise: false` leaves kept rows as unnormalised exponentials (the losses alone are wanted).
+    static func softmaxInPlace(_ x: UnsafeMutablePointer<Float>, targets: [Int32], classes k: Int,
+                               rowLosses: UnsafeMutablePointer<Float>? = nil, normalise: Bool = true) -> (Double, Int) {
         var lossSum = 0.0, count = 0
         for (row, target) in targets.enumerated() where target >= 0 {
             precondition(Int(target) < k, "Target \(target) in row \(row) is outside the \(k) classes.")
@@ -129,8 +148,10 @@ public enum CrossEntropy {
             let m = Kernels.maximum(r, k)
             // One exp pass gives both the softmax numerators and the normaliser of the loss.
             let s = Kernels.expSubtracting(m, r, k)
-            Kernels.scale(r, by: 1 / s, k)
-            lossSum += Double(m + logf(s) - targetLogit)
+            if normalise { Kernels.scale(r, by: 1 / s, k) }
+            let loss = m + logf(s) - targetLogit
+            rowLosses?[row] = loss
+            lossSum += Double(loss)
             count += 1
         }
         return (lossSum, count)

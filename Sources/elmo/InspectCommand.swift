@@ -40,6 +40,10 @@ struct InspectCommand: ParsableCommand {
             if let best = t.bestValidPerplexity { summary["best_valid_perplexity"] = best }
             summary["has_softmax"] = model.softmax != nil
             if let origin = t.importedFrom { summary["imported_from"] = origin }
+            if let source = t.initFrom {
+                summary["init_from"] = source
+                if let crc = t.initFromCRC32 { summary["init_from_crc32"] = String(format: "%08x", crc) }
+            }
             if json {
                 printJSON(summary)
                 return
@@ -48,9 +52,12 @@ struct InspectCommand: ParsableCommand {
             print("format      \(t.format) v\(t.version), \(reader.memberNames.count) members, CRC verified")
             print("size        \(size) bytes on disk, \(uncompressed) uncompressed (ratio \(String(format: "%.3f", Double(size) / Double(max(uncompressed, 1)))))")
             if let origin = t.importedFrom {  // never trained here, so no training line
-                print("imported    from \(origin) (no softmax: embed and finetune only)")
+                print("imported    from \(origin) (\(model.softmax == nil ? "no softmax: embed and finetune only" : "with its bilm-tf softmax"))")
             } else {
                 print("training    step \(t.step), epoch \(t.epoch), \(t.tokensTrained) tokens, optimizer \(t.optimizer)")
+            }
+            if let source = t.initFrom {
+                print("init from   \(source) (CRC-32 \(t.initFromCRC32.map { String(format: "%08x", $0) } ?? "?"))")
             }
             print("best ppl    \(t.bestValidPerplexity.map { String(format: "%.2f", $0) } ?? "-")")
             print("vocabulary  \(contents.vocabulary.count)")

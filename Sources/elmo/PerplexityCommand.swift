@@ -6,7 +6,7 @@ struct PerplexityCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "perplexity",
         abstract: "Score a text file with a checkpoint: forward, backward and mean perplexity.",
-        discussion: "The file is one stream (batch 1) scored with states carried and no dropout; mean = exp of the average of both directions' mean NLL (as bilm-tf reports).")
+        discussion: "The file is one stream (batch 1) scored with states carried and no dropout; mean = exp of the average of both directions' mean NLL (as bilm-tf reports). With --reset-each-line every line starts from a zero state instead (as `elmo score` scores lines).")
 
     @Option(help: "A checkpoint file or a run folder (its best.npz, else latest).")
     var checkpoint: String
@@ -17,6 +17,9 @@ struct PerplexityCommand: ParsableCommand {
     @Flag(help: "Print {\"forward\", \"backward\", \"mean\", \"tokens\"} as JSON.")
     var json = false
 
+    @Flag(help: "Score each line on its own from a zero LSTM state (empty lines skipped), instead of the file as one stream.")
+    var resetEachLine = false
+
     @OptionGroup var threads: ThreadOptions
 
     func run() throws {
@@ -24,12 +27,9 @@ struct PerplexityCommand: ParsableCommand {
         try reportingErrors {
             let contents = try BiLMCheckpoint.load(checkpoint)
             try contents.requireSoftmax(for: "perplexity")
-            let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("elmo-ppl-\(getpid())").path
-            try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
-            defer { try? FileManager.default.removeItem(atPath: scratch) }
-            let streams = try PerplexityEvaluator.streams(file: file, vocabulary: contents.vocabulary, model: contents.model,
-                                                          scratchDirectory: scratch)
-            let ppl = try PerplexityEvaluator.evaluate(model: contents.model, streams: streams)
+            let ppl = resetEachLine
+                ? try PerplexityEvaluator.evaluateEachLine(model: contents.model, file: file, vocabulary: contents.vocabulary)
+                : try streamPerplexity(contents)
             if json {
                 printJSON(["forward": ppl.forward, "backward": ppl.backward, "mean": ppl.mean, "tokens": ppl.targets])
             } else {
@@ -37,5 +37,14 @@ struct PerplexityCommand: ParsableCommand {
                              ppl.forward, ppl.backward, ppl.mean, ppl.targets))
             }
         }
+    }
+
+    private func streamPerplexity(_ contents: BiLMCheckpoint.Contents) throws -> Perplexities {
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("elmo-ppl-\(getpid())").path
+        try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        let streams = try PerplexityEvaluator.streams(file: file, vocabulary: contents.vocabulary, model: contents.model,
+                                                      scratchDirectory: scratch)
+        return try PerplexityEvaluator.evaluate(model: contents.model, streams: streams)
     }
 }

@@ -3,6 +3,9 @@ import ElmoBiLM
 import ElmoText
 import Foundation
 
+extension VocabularyMode: ExpressibleByArgument {}
+extension NewRowInitialisation: ExpressibleByArgument {}
+
 struct PretrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pretrain",
@@ -13,8 +16,8 @@ struct PretrainCommand: ParsableCommand {
         A killed run continues with --resume and reaches the same weights as an uninterrupted one (same seed and threads).
         """)
 
-    @Option(help: "Model and training options (bilm-tf options.json keys), e.g. Pretrain/tiny.json.")
-    var config: String
+    @Option(help: "Model and training options (bilm-tf options.json keys), e.g. Pretrain/tiny.json (with --init-from: default the checkpoint's own).")
+    var config: String?
 
     @Option(parsing: .upToNextOption, help: "Training text files or globs.")
     var train: [String]
@@ -60,8 +63,19 @@ struct PretrainCommand: ParsableCommand {
     @Flag(inversion: .prefixedNo, help: "Shuffle the order of training files each epoch.")
     var shuffleShards = true
 
+    @Option(help: "Start a new run (step 0, fresh optimizer) from this biLM checkpoint or run folder, e.g. to adapt it to domain text; --config may change training keys, not the architecture. The source is never modified.")
+    var initFrom: String?
+
+    @Option(help: "With --init-from: keep (old vocabulary, new words are <UNK>), extend (append the text's new words, up to --max-vocab) or replace (a vocabulary of the new text, or --vocab). Default: extend if the text has new words, else keep.")
+    var vocabMode: VocabularyMode?
+
+    @Option(help: "With --init-from: softmax rows of new words start from the char-cnn encoding of the word (mapped into softmax space) or the mean of the old rows.")
+    var newWordInit: NewRowInitialisation = .charCNN
+
     func validate() throws {
         if train.isEmpty { throw ValidationError("Give at least one --train file.") }
+        if config == nil && initFrom == nil { throw ValidationError("Give --config (e.g. Pretrain/tiny.json), or --init-from to start from a checkpoint.") }
+        if initFrom == nil && vocabMode != nil { throw ValidationError("--vocab-mode needs --init-from (a new model's vocabulary comes from --vocab or the training text).") }
         if let e = epochs, e < 1 { throw ValidationError("--epochs must be at least 1, not \(e).") }
         if let m = maxTokens, m < 1 { throw ValidationError("--max-tokens must be at least 1, not \(m).") }
         for (name, value) in [("--checkpoint-every", checkpointEvery), ("--log-every", logEvery), ("--keep", keep)] where value < 1 {
@@ -71,7 +85,7 @@ struct PretrainCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let options = try BiLMOptions.load(path: config)
+            let options = try config.map { try BiLMOptions.load(path: $0) } ?? BiLMCheckpoint.load(initFrom!).model.options
             var settings = PretrainSettings(options: options, trainPatterns: train, outputFolder: output)
             settings.validFile = valid
             settings.vocabularyFile = vocab
@@ -86,6 +100,9 @@ struct PretrainCommand: ParsableCommand {
             settings.keepLast = keep
             settings.resume = resume
             settings.shuffleShards = shuffleShards
+            settings.initFrom = initFrom
+            settings.vocabularyMode = vocabMode
+            settings.newRowInitialisation = newWordInit
             let started = Date()
             let trainer = try Pretrainer(settings: settings)
             FileHandle.standardError.write(Data("vocabulary \(trainer.vocabulary.count), parameters \(trainer.model.parameterCount), threads \(settings.threads)\n".utf8))

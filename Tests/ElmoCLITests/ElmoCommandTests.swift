@@ -12,15 +12,16 @@ final class ElmoCommandTests: XCTestCase {
     func testHelpOfEveryCommandExitsZeroAndNamesItsKeyOptions() throws {
         let folder = try makeCLITestFolder(self)
         let expected: [([String], [String])] = [
-            ([], ["vocab", "pretrain", "perplexity", "generate", "inspect", "embed", "import-weights", "export-weights"]),
+            ([], ["vocab", "pretrain", "perplexity", "generate", "inspect", "embed", "score", "import-weights", "export-weights"]),
             (["vocab", "build"], ["--output", "--min-count", "--max-size", "<S>"]),
             (["pretrain"], ["--config", "--train", "--valid", "--vocab", "--output", "--epochs", "--max-tokens", "--seed",
-                            "--threads", "--checkpoint-every", "--resume"]),
-            (["perplexity"], ["--checkpoint", "--json"]),
+                            "--threads", "--checkpoint-every", "--resume", "--init-from", "--vocab-mode", "--new-word-init"]),
+            (["perplexity"], ["--checkpoint", "--json", "--reset-each-line"]),
+            (["score"], ["--checkpoint", "--per-token", "--json", "--tsv", "--batch-size", "forward_logprob", "perplexity"]),
             (["generate"], ["--checkpoint", "--prompt", "--temperature", "--top-k", "--max-tokens", "--seed", "</S>"]),
             (["inspect"], ["<checkpoint>", "--json", "CRC"]),
             (["embed"], ["--checkpoint", "--input", "--output", "--layers"]),
-            (["import-weights"], ["--options", "--weights", "--vocab", "--output", "no softmax"]),
+            (["import-weights"], ["--options", "--weights", "--vocab", "--output", "no softmax", "--softmax-weights"]),
             (["export-weights"], ["--checkpoint", "--output", "--overwrite", "AllenNLP"]),
         ]
         for (command, options) in expected {

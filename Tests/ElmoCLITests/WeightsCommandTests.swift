@@ -45,6 +45,10 @@ final class WeightsCommandTests: XCTestCase {
         assertCleanError(try runElmo(["perplexity", "--checkpoint", checkpoint, "valid.txt"], in: folder),
                          ["imported.npz", "has no softmax", "perplexity", "elmo embed"])
         assertCleanError(try runElmo(["generate", "--checkpoint", checkpoint], in: folder), ["has no softmax", "text generation"])
+        assertCleanError(try runElmo(["score", "--checkpoint", checkpoint, "valid.txt"], in: folder),
+                         ["has no softmax", "elmo score", "--softmax-weights"])
+        assertCleanError(try runElmo(["score", "--checkpoint", "task", "valid.txt"], in: folder),
+                         ["is a task model", "elmo finetune", "pass the biLM the task model was fine-tuned from"])
     }
 
     func testExportWritesBilmTfFilesAndRefusesToOverwrite() throws {
