@@ -9,6 +9,7 @@ struct Elmo: ParsableCommand {
         version: "0.1.0",
         subcommands: [VocabCommand.self, PretrainCommand.self, PerplexityCommand.self, GenerateCommand.self,
                       InspectCommand.self, EmbedCommand.self, ImportWeightsCommand.self, ExportWeightsCommand.self,
-                      PrepareDefaultDataCommand.self, FinetuneCommand.self, PredictCommand.self, EvaluateCommand.self]
+                      PrepareDefaultDataCommand.self, FinetuneCommand.self, PredictCommand.self, EvaluateCommand.self,
+                      VisualizeCommand.self, NeighborsCommand.self, ReportCommand.self]
     )
 }
