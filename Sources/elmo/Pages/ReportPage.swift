@@ -31,7 +31,7 @@ enum ReportPage {
     }
 
     static let style = """
-    .charts { display: flex; flex-wrap: wrap; gap: 12px; } .cols { display: flex; gap: 40px; flex-wrap: wrap; }
+    .charts { display: flex; flex-wrap: wrap; gap: 8px 16px; } .cols { display: flex; gap: 40px; flex-wrap: wrap; }
     pre { background: #f7f7f7; padding: 8px; font-size: 12px; max-height: 420px; overflow: auto; }
     table.confusion td.diag { background: #d9f0d3; font-weight: 600; }
     """
@@ -49,7 +49,7 @@ enum ReportPage {
             SVGChart.lines(title: "loss (train, mean of both directions)", xLabel: "tokens trained",
                            series: [.init(name: "train loss", points: points(records, kind: "train", x: "tokens", y: "train_loss"))]),
             SVGChart.lines(title: "perplexity (log scale)", xLabel: "tokens trained", series: [
-                .init(name: "train (both)", points: points(records, kind: "train", x: "tokens", y: "train_loss", transform: { exp($0) })),
+                .init(name: "train", points: points(records, kind: "train", x: "tokens", y: "train_loss", transform: { exp($0) })),
                 .init(name: "valid forward", points: points(records, kind: "valid", x: "tokens", y: "valid_ppl_fwd")),
                 .init(name: "valid backward", points: points(records, kind: "valid", x: "tokens", y: "valid_ppl_bwd")),
                 .init(name: "valid mean", points: points(records, kind: "valid", x: "tokens", y: "valid_ppl_mean")),

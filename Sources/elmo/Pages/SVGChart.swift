@@ -11,7 +11,7 @@ enum SVGChart {
 
     /// An `<svg class="chart">` with one `<polyline class="series">` per non-empty series (a lone point is a circle).
     /// `logY` plots log10(y) with ticks in y (perplexities: the first steps' would flatten the rest).
-    static func lines(title: String, xLabel: String, series: [Series], logY: Bool = false, width: Double = 520, height: Double = 280) -> String {
+    static func lines(title: String, xLabel: String, series: [Series], logY: Bool = false, width: Double = 410, height: Double = 250) -> String {
         let left = 62.0, right = 12.0, top = 28.0, bottom = 44.0
         let plotW = width - left - right, plotH = height - top - bottom
         let drawn = series.map { s in
@@ -36,6 +36,8 @@ enum SVGChart {
             svg += "<text x=\"\(f(px(fx)))\" y=\"\(top + plotH + 14)\" text-anchor=\"middle\">\(tick(fx))</text>"
         }
         svg += "<text x=\"\(left + plotW / 2)\" y=\"\(height - 6)\" text-anchor=\"middle\">\(HTMLPage.escape(xLabel))</text>"
+        // Legend entries left to right, wrapping at the plot's width (about 6.5 px per character at this size).
+        var legendX = left + 8, legendY = top + 14
         for (k, s) in drawn.enumerated() {
             let colour = colours[k % colours.count]
             if s.points.count == 1 {
@@ -44,7 +46,10 @@ enum SVGChart {
                 let path = s.points.map { "\(f(px($0.x))),\(f(py($0.y)))" }.joined(separator: " ")
                 svg += "<polyline class=\"series\" fill=\"none\" stroke=\"\(colour)\" stroke-width=\"1.6\" points=\"\(path)\"/>"
             }
-            let lx = left + 8 + Double(k % 3) * 150, ly = top + 14 + Double(k / 3) * 14
+            let entryWidth = 24 + 6.5 * Double(s.name.count)
+            if legendX > left + 8 && legendX + entryWidth > left + plotW { legendX = left + 8; legendY += 14 }
+            let lx = legendX, ly = legendY
+            legendX += entryWidth
             svg += "<rect x=\"\(f(lx))\" y=\"\(f(ly - 8))\" width=\"10\" height=\"3\" fill=\"\(colour)\"/>"
             svg += "<text x=\"\(f(lx + 14))\" y=\"\(f(ly - 4))\">\(HTMLPage.escape(s.name))</text>"
         }
@@ -58,7 +63,7 @@ enum SVGChart {
         if a >= 1e6 { return String(format: "%.2gM", v / 1e6) }
         if a >= 1e4 { return String(format: "%.0fk", v / 1e3) }
         if a >= 100 || a == 0 { return String(format: "%.0f", v) }
-        if a >= 1 { return String(format: "%.2f", v) }
+        if a >= 1 { return v == v.rounded() ? String(format: "%.0f", v) : String(format: "%.2f", v) }
         return String(format: "%.3g", v)
     }
 }
