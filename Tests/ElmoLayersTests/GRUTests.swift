@@ -42,18 +42,8 @@ final class GRUTests: XCTestCase {
         let x = Tensor.gaussian([2, 5, 3], std: 1, rng: &rng)
         let w = Tensor.gaussian([2, 5, 4], std: 1, rng: &rng)
         var cache = GRU.Cache()
-        layer.zeroGradients()
-        _ = layer.forward(x, cache: &cache)
-        let dx = layer.backward(w, cache: cache)
-        var input = x
-        let xi = GradientCheck.sampleIndices(count: x.count, limit: 30, rng: &rng)
-        let numeric = GradientCheck.numeric(&input, indices: xi, epsilon: 1e-2) { var c = GRU.Cache(); return GradientCheck.project(layer.forward($0, cache: &c), w) }
-        GradientCheck.assertClose(xi.map { Double(dx.data[$0]) }, numeric, "gru dx")
-        for p in layer.parameters {
-            let idx = GradientCheck.sampleIndices(count: p.value.count, limit: 30, rng: &rng)
-            let numericP = GradientCheck.numeric(p, indices: idx, epsilon: 1e-2) { var c = GRU.Cache(); return GradientCheck.project(layer.forward(x, cache: &c), w) }
-            GradientCheck.assertClose(idx.map { Double(p.gradient.data[$0]) }, numericP, "gru \(p.name)")
-        }
+        checkGradients(x: x, parameters: layer.parameters, projection: w, forward: { layer.forward($0, cache: &cache) },
+                       backward: { layer.backward($0, cache: cache) }, label: "gru")
     }
 
     func testBiGRUGradientsMatchFiniteDifferencesWithPadding() {
@@ -63,18 +53,9 @@ final class GRUTests: XCTestCase {
         let x = Tensor.gaussian([3, 4, 3], std: 1, rng: &rng)
         let w = Tensor.gaussian([3, 4, 8], std: 1, rng: &rng)
         var cache = MaskedBiGRU.Cache()
-        layer.zeroGradients()
-        _ = layer.forward(x, lengths: lengths, cache: &cache)
-        let dx = layer.backward(w, cache: cache)
-        var input = x
-        let xi = GradientCheck.sampleIndices(count: x.count, limit: 40, rng: &rng)
-        let loss = { (v: Tensor) -> Double in var c = MaskedBiGRU.Cache(); return GradientCheck.project(layer.forward(v, lengths: lengths, cache: &c), w) }
-        GradientCheck.assertClose(xi.map { Double(dx.data[$0]) }, GradientCheck.numeric(&input, indices: xi, epsilon: 1e-2, loss: loss), "bigru dx")
-        for p in layer.parameters {
-            let idx = GradientCheck.sampleIndices(count: p.value.count, limit: 20, rng: &rng)
-            GradientCheck.assertClose(idx.map { Double(p.gradient.data[$0]) },
-                                      GradientCheck.numeric(p, indices: idx, epsilon: 1e-2) { loss(x) }, "bigru \(p.name)")
-        }
+        checkGradients(x: x, parameters: layer.parameters, projection: w,
+                       forward: { layer.forward($0, lengths: lengths, cache: &cache) },
+                       backward: { layer.backward($0, cache: cache) }, label: "bigru")
     }
 
     /// A sentence gives the same outputs alone and padded next to a longer one; outputs at padding are zero.
