@@ -63,6 +63,10 @@ struct NeighborsCommand: ParsableCommand {
         threads.apply()
         try reportingErrors {
             let embedder = try ContextualEmbedder(checkpoint: checkpoint)
+            let chosen = NeighborIndex.Layer(layer)!
+            if case .layer(let k) = chosen, k >= embedder.layerCount {  // before the (long) indexing
+                throw NeighborIndexError.noSuchLayer(k, layers: embedder.layerCount)
+            }
             let started = Date()
             let neighbors: NeighborIndex
             if let loadIndex {
@@ -77,7 +81,6 @@ struct NeighborsCommand: ParsableCommand {
                 if let saveIndex { try neighbors.save(to: saveIndex) }
             }
             let indexSeconds = Date().timeIntervalSince(started)
-            let chosen = NeighborIndex.Layer(layer)!
             let queryTokens = query.split(whereSeparator: \.isWhitespace).map(String.init)
             let all = embedder.embed([queryTokens])[0]
             let n = queryTokens.count, d = embedder.dimension

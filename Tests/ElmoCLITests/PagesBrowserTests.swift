@@ -68,6 +68,34 @@ final class PagesBrowserTests: XCTestCase {
         XCTAssertTrue(taskReport.contains("Confusion matrix"), "task report has a confusion matrix")
     }
 
+    /// Help names the options the issue spells; bad arguments are clean errors naming the input and the fix.
+    func testHelpAndBadArguments() throws {
+        let fixture = try CLIFixture.get()
+        let folder = try makeCLITestFolder(self)
+        for (command, options) in [(["visualize", "cells"], ["--checkpoint", "--input", "--output", "--cells", "--json", "--stream"]),
+                                   (["neighbors"], ["--checkpoint", "--index", "--query", "--word", "--layer", "--k", "--save-index",
+                                                    "--load-index", "--html"]),
+                                   (["report"], ["<run-folder>", "--output", "--data"])] {
+            let result = try runElmo(command + ["--help"], in: folder)
+            XCTAssertEqual(result.status, 0, result.stderr)
+            for option in options { XCTAssertTrue(result.stdout.contains(option), "\(command) --help lacks \(option)") }
+        }
+        var result = try runElmo(["neighbors", "--checkpoint", fixture.path("run"), "--index", fixture.path("b.txt"), "--query", "the cat",
+                                  "--word", "2"], in: folder)
+        XCTAssertNotEqual(result.status, 0)
+        XCTAssertTrue(result.stderr.contains("--word 2 is outside the query, which has 2 tokens"), result.stderr)
+        result = try runElmo(["neighbors", "--checkpoint", fixture.path("run"), "--index", fixture.path("b.txt"), "--query", "the cat",
+                              "--word", "0", "--layer", "7"], in: folder)
+        assertCleanError(result, ["--layer 7", "0...2", "mix"])
+        result = try runElmo(["neighbors", "--checkpoint", fixture.path("run"), "--load-index", fixture.path("a.txt"), "--query", "the cat",
+                              "--word", "0"], in: folder)
+        XCTAssertNotEqual(result.status, 0)
+        XCTAssertFalse(result.signaled, result.stderr)
+        assertCleanError(try runElmo(["report", folder, "--output", "r.html"], in: folder), [folder, "no metrics.jsonl"])
+        assertCleanError(try runElmo(["report", fixture.path("run"), "--output", "r.html", "--data", "x.tsv"], in: folder),
+                         ["--data", "pre-training run"])
+    }
+
     /// Chromium from Debian's `chromium` package (or CHROMIUM=/path); skipped, naming the package, when absent.
     static func chromium() throws -> String {
         var candidates = ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"]
