@@ -155,6 +155,15 @@ public final class BiLanguageModel: Layer {
     /// Returns L+1 tensors `[B, T, 2P]`: layer 0 = `[x; x]` (token encoder output), layer k = `[fwd_k; bwd_k]`;
     /// positions beyond a sentence's length hold unspecified values.
     public func layerOutputs(characters: [Int32], batchSize b: Int, steps t: Int, lengths: [Int]) -> [Tensor] {
+        layerOutputsAndCells(characters: characters, batchSize: b, steps: t, lengths: lengths, keepCells: false).layers
+    }
+
+    /// The layer outputs and memory cells of one forward pass of `layerOutputs` (the cells of interpretable-cell
+    /// views come from the very computation `embed` uses). `forwardCells[k]` and `backwardCells[k]` are layer k's
+    /// cells c_t `[B, T, C]`, both in sentence order (the backward stack's are reversed back within each length);
+    /// they are empty unless `keepCells`.
+    public func layerOutputsAndCells(characters: [Int32], batchSize b: Int, steps t: Int, lengths: [Int], keepCells: Bool = true)
+        -> (layers: [Tensor], forwardCells: [Tensor], backwardCells: [Tensor]) {
         let p = projectionSize
         var rng = RandomGenerator(seed: 0)
         var encoderCache = TokenEncoder.Cache()
@@ -165,7 +174,9 @@ public final class BiLanguageModel: Layer {
             { self.forwardStack.forward(embedded, states: self.forwardStack.zeroStates(batch: b), training: false, rng: &rng, cache: &fc) },
             { self.backwardStack.forward(embedded.reversingSteps(lengths: lengths), states: self.backwardStack.zeroStates(batch: b),
                                          training: false, rng: &backwardRng, cache: &bc) })
-        return Self.assembleLayers(embedded: embedded, forward: fo, backward: bo, lengths: lengths)
+        let layers = Self.assembleLayers(embedded: embedded, forward: fo, backward: bo, lengths: lengths)
+        guard keepCells else { return (layers, [], []) }
+        return (layers, fc.memoryCells, bc.memoryCells.map { $0.reversingSteps(lengths: lengths) })
     }
 
     /// ELMo's representations from the stacks' outputs: layer 0 = `[x; x]`, layer k = `[fwd_k; reverse(bwd_k)]`

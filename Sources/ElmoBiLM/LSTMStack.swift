@@ -30,6 +30,9 @@ public final class LSTMStack: Layer {
         var dropouts: [Dropout.Cache] = []
         var layers: [LSTMWithProjection.Cache] = []
         public init() {}
+
+        /// Each layer's memory cells of the last forward pass, `[B, T, C]` (`LSTMWithProjection.Cache.memoryCells`).
+        public var memoryCells: [Tensor] { layers.map(\.memoryCells) }
     }
 
     /// x `[B, T, P]` with the carried `states` (one per layer) → (outputs per layer, final states).

@@ -234,7 +234,8 @@ public final class Pretrainer {
                 if trainer.step % settings.logEvery == 0 {
                     let record: [String: Any] = ["kind": "train", "step": trainer.step, "epoch": trainer.epoch,
                                                  "tokens": trainer.tokensTrained, "train_loss": recentLoss / Double(recentSteps),
-                                                 "tokens_per_s": rate, "elapsed_s": elapsed]
+                                                 "tokens_per_s": rate, "elapsed_s": elapsed,
+                                                 "learning_rate": Double(optimizer.learningRate)]
                     metrics.append(record)
                     onRecord?(record)
                     recentLoss = 0

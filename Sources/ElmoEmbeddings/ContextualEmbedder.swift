@@ -56,15 +56,7 @@ public final class ContextualEmbedder {
 
     /// Pads the batch to its longest sentence (+2 for `<S>`/`</S>`, padding chars are the mask id 0) and runs the biLM once.
     func embedBatch(_ sentences: [[String]]) -> [Tensor] {
-        let w = model.maxCharacters
-        let steps = (sentences.map(\.count).max() ?? 0) + 2
-        var chars: [Int32] = []
-        chars.reserveCapacity(sentences.count * steps * w)
-        for sentence in sentences {
-            for token in [Vocabulary.bos] + sentence + [Vocabulary.eos] { CharacterIds.append(token, maxCharacters: w, to: &chars) }
-            chars.append(contentsOf: repeatElement(0, count: (steps - sentence.count - 2) * w))
-        }
-        let lengths = sentences.map { $0.count + 2 }
+        let (chars, steps, lengths) = Self.characterBatch(sentences, maxCharacters: model.maxCharacters)
         let layers = model.layerOutputs(characters: chars, batchSize: sentences.count, steps: steps, lengths: lengths)
         let d = dimension
         return sentences.enumerated().map { b, sentence in
@@ -80,5 +72,18 @@ public final class ContextualEmbedder {
             }
             return out
         }
+    }
+
+    /// The biLM's input for a batch: each sentence wrapped in `<S>` … `</S>`, padded to the longest (padding chars
+    /// are the mask id 0). Returns the character ids `[B * steps * W]`, steps, and each row's length (n + 2).
+    static func characterBatch(_ sentences: [[String]], maxCharacters w: Int) -> (chars: [Int32], steps: Int, lengths: [Int]) {
+        let steps = (sentences.map(\.count).max() ?? 0) + 2
+        var chars: [Int32] = []
+        chars.reserveCapacity(sentences.count * steps * w)
+        for sentence in sentences {
+            for token in [Vocabulary.bos] + sentence + [Vocabulary.eos] { CharacterIds.append(token, maxCharacters: w, to: &chars) }
+            chars.append(contentsOf: repeatElement(0, count: (steps - sentence.count - 2) * w))
+        }
+        return (chars, steps, sentences.map { $0.count + 2 })
     }
 }

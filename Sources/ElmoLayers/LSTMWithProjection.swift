@@ -95,6 +95,15 @@ public final class LSTMWithProjection: Layer {
         var hidden = Tensor(zeros: [0])
 
         public init() {}
+
+        /// The memory cells c_0 … c_{T-1} of the last forward pass, batch-major `[B, T, C]` (after the cell clip),
+        /// for looking inside the LSTM (interpretable cells).
+        public var memoryCells: Tensor {
+            let c = cells.count / max((steps + 1) * batch, 1)
+            var out = Tensor(zeros: [batch, steps, c])
+            cells.withPointer { pc in out.withMutablePointer { TimeMajor.swapLeadingAxes(pc + batch * c, $0, steps, batch, c) } }
+            return out
+        }
     }
 
     /// x `[B, T, I]` → (output `[B, T, P]`, final state). `initial` is the carried state (truncated BPTT: no
@@ -117,7 +126,7 @@ public final class LSTMWithProjection: Layer {
         let cellClipValue = cellClip ?? 0
 
         x.withPointer { px in
-            input.withMutablePointer { Self.swapLeadingAxes(px, $0, B, T, I) }
+            input.withMutablePointer { TimeMajor.swapLeadingAxes(px, $0, B, T, I) }
         }
         input.withPointer { pin in
             gates.withMutablePointer { pg in
@@ -151,7 +160,7 @@ public final class LSTMWithProjection: Layer {
                     }
                 }
                 output.withMutablePointer { py in
-                    Self.swapLeadingAxes(ph + B * P, py, T, B, P)
+                    TimeMajor.swapLeadingAxes(ph + B * P, py, T, B, P)
                     if residual { x.withPointer { Kernels.axpy(1, $0, py, B * T * P) } }
                 }
             }
@@ -183,7 +192,7 @@ public final class LSTMWithProjection: Layer {
         var dx = Tensor(zeros: [B, T, I])
         let cellClipValue = cellClip ?? 0
 
-        dy.withPointer { pdy in dh.withMutablePointer { Self.swapLeadingAxes(pdy, $0, B, T, P) } }
+        dy.withPointer { pdy in dh.withMutablePointer { TimeMajor.swapLeadingAxes(pdy, $0, B, T, P) } }
         dh.withMutablePointer { pdh in
             dGates.withMutablePointer { pdg in
                 dc.withMutablePointer { pdc in
@@ -236,7 +245,7 @@ public final class LSTMWithProjection: Layer {
                     inputWeight.value.withPointer { wx in
                         BLAS.gemm(transB: true, m: T * B, n: I, k: G, a: pdg, lda: G, b: wx, ldb: G, c: pdx, ldc: I)
                     }
-                    dx.withMutablePointer { Self.swapLeadingAxes(pdx, $0, T, B, I) }
+                    dx.withMutablePointer { TimeMajor.swapLeadingAxes(pdx, $0, T, B, I) }
                 }
             }
         }
@@ -257,15 +266,6 @@ public final class LSTMWithProjection: Layer {
             return taken
         }
         return Tensor(zeros: shape)
-    }
-
-    /// y[b, a, :] = x[a, b, :] for x `[A, Bn, F]` and y `[Bn, A, F]`.
-    private static func swapLeadingAxes(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ a: Int, _ bn: Int, _ f: Int) {
-        for i in 0..<a {
-            for j in 0..<bn {
-                (y + (j * a + i) * f).update(from: x + (i * bn + j) * f, count: f)
-            }
-        }
     }
 
     /// d[i] = 0 where the forward clip was active (|value| at the limit): clipping passes no gradient there.

@@ -8,6 +8,8 @@ import ElmoText
 public enum ClassifierEncoderKind: String, Codable, CaseIterable, Sendable {
     /// A masked bidirectional LSTM (`hidden` per direction), then `pooling`.
     case bilstm
+    /// A masked bidirectional GRU (`hidden` per direction), then `pooling`.
+    case gru
     /// Kim (2014)'s CNN: widths 3, 4, 5 with `filters` each, and its own masked max-pooling (`pooling` must be max).
     case cnn
     /// The mixed ELMo vectors pooled directly.
@@ -18,7 +20,7 @@ public enum ClassifierEncoderKind: String, Codable, CaseIterable, Sendable {
 public struct ClassifierOptions: Codable, Equatable {
     public var encoder: ClassifierEncoderKind = .bilstm
     public var pooling: PoolingMode = .max
-    /// biLSTM state size per direction, and the MLP's hidden size.
+    /// biLSTM / biGRU state size per direction, and the MLP's hidden size.
     public var hidden = 64
     /// CNN filters per width.
     public var filters = 100
@@ -46,7 +48,7 @@ public struct ClassifierOptions: Codable, Equatable {
 /// A sentence classifier on ELMo representations:
 ///
 ///     e = dropout(ScalarMix(layers))           [B, T, D]
-///     h = encoder(e)                           bilstm [B, T, 2H] | none: e     (cnn: [B, 3N] directly)
+///     h = encoder(e)                           bilstm, gru [B, T, 2H] | none: e     (cnn: [B, 3N] directly)
 ///     v = pool(h)                              max | mean | last | concat, masked
 ///     logits = W₂ · dropout(relu(W₁ v + b₁)) + b₂,   p = softmax(logits)       [B, C]
 ///
@@ -68,7 +70,7 @@ public final class Classifier: TaskHead {
     private let labelIndex: [String: Int]
     public let mix: ScalarMix
     let mixDropout: Dropout
-    let bilstm: MaskedBiLSTM?
+    let recurrent: MaskedRecurrentEncoder?
     let cnn: TextCNNEncoder?
     let pooling: SequencePooling?
     let hiddenLayer: Linear
@@ -88,20 +90,22 @@ public final class Classifier: TaskHead {
         mixDropout = Dropout(probability: options.mixDropout)
         let pooledSize: Int
         switch options.encoder {
-        case .bilstm:
-            let lstm = MaskedBiLSTM(inputSize: inputSize, hiddenSize: options.hidden, name: "classifier/bilstm", rng: &rng)
+        case .bilstm, .gru:
+            let gru = options.encoder == .gru
+            let encoder = MaskedRecurrentEncoder(gru: gru, inputSize: inputSize, hiddenSize: options.hidden,
+                                                 name: gru ? "classifier/bigru" : "classifier/bilstm", rng: &rng)
             let pool = SequencePooling(mode: options.pooling, backwardFeatures: options.hidden)
-            (bilstm, cnn, pooling) = (lstm, nil, pool)
-            pooledSize = pool.outputSize(inputSize: lstm.outputSize)
+            (recurrent, cnn, pooling) = (encoder, nil, pool)
+            pooledSize = pool.outputSize(inputSize: encoder.outputSize)
         case .cnn:
             let encoder = TextCNNEncoder(inputSize: inputSize, filtersPerWidth: options.filters, widths: options.widths,
                                          name: "classifier/cnn", rng: &rng)
-            (bilstm, cnn, pooling) = (nil, encoder, nil)
+            (recurrent, cnn, pooling) = (nil, encoder, nil)
             pooledSize = encoder.outputSize
         case .none:
             // ELMo vectors are [forward; backward], so the second half's final state is at step 0.
             let pool = SequencePooling(mode: options.pooling, backwardFeatures: inputSize / 2)
-            (bilstm, cnn, pooling) = (nil, nil, pool)
+            (recurrent, cnn, pooling) = (nil, nil, pool)
             pooledSize = pool.outputSize(inputSize: inputSize)
         }
         hiddenLayer = Linear(inputSize: pooledSize, outputSize: options.hidden, name: "classifier/mlp_hidden", rng: &rng)
@@ -110,7 +114,7 @@ public final class Classifier: TaskHead {
     }
 
     public var parameters: [Parameter] {
-        mix.parameters + (bilstm?.parameters ?? []) + (cnn?.parameters ?? []) + hiddenLayer.parameters + outputLayer.parameters
+        mix.parameters + (recurrent?.parameters ?? []) + (cnn?.parameters ?? []) + hiddenLayer.parameters + outputLayer.parameters
     }
 
     public func tokens(of example: LabeledSentence) -> [String] { example.tokens }
@@ -119,7 +123,7 @@ public final class Classifier: TaskHead {
     public struct Cache {
         var mix = ScalarMix.Cache()
         var mixDropout = Dropout.Cache()
-        var bilstm = MaskedBiLSTM.Cache()
+        var recurrent = MaskedRecurrentEncoder.Cache()
         var cnn = TextCNNEncoder.Cache()
         var pooling = SequencePooling.Cache()
         var hidden = Linear.Cache()
@@ -140,8 +144,8 @@ public final class Classifier: TaskHead {
         let pooled: Tensor
         if let cnn {
             pooled = cnn.forward(e, lengths: lengths, cache: &cache.cnn)
-        } else if let bilstm {
-            pooled = pooling!.forward(bilstm.forward(e, lengths: lengths, cache: &cache.bilstm), lengths: lengths, cache: &cache.pooling)
+        } else if let recurrent {
+            pooled = pooling!.forward(recurrent.forward(e, lengths: lengths, cache: &cache.recurrent), lengths: lengths, cache: &cache.pooling)
         } else {
             pooled = pooling!.forward(e, lengths: lengths, cache: &cache.pooling)
         }
@@ -165,8 +169,8 @@ public final class Classifier: TaskHead {
         let dE: Tensor
         if let cnn {
             dE = cnn.backward(dPooled, cache: cache.cnn)
-        } else if let bilstm {
-            dE = bilstm.backward(pooling!.backward(dPooled, cache: cache.pooling), cache: cache.bilstm)
+        } else if let recurrent {
+            dE = recurrent.backward(pooling!.backward(dPooled, cache: cache.pooling), cache: cache.recurrent)
         } else {
             dE = pooling!.backward(dPooled, cache: cache.pooling)
         }

@@ -12,9 +12,16 @@ public enum TaggerMetric: String, Codable, CaseIterable, Sendable {
     case accuracy
 }
 
+/// The tagger's recurrent encoder (`--encoder`).
+public enum TaggerEncoderKind: String, Codable, CaseIterable, Sendable {
+    case bilstm, gru
+}
+
 /// Options of the tagger head (stored in `task.json`).
 public struct TaggerOptions: Codable, Equatable {
-    /// biLSTM state size per direction.
+    /// The recurrent encoder; nil in models written before GRUs existed, which are biLSTMs.
+    public var encoder: TaggerEncoderKind? = .bilstm
+    /// Recurrent state size per direction.
     public var hidden = 64
     /// A CRF on top of the emissions (else an independent softmax per token).
     public var crf = true
@@ -23,7 +30,7 @@ public struct TaggerOptions: Codable, Equatable {
     public var metric: TaggerMetric = .accuracy
     /// Dropout on the ScalarMix output (0.5, as AllenNLP advises for ELMo).
     public var mixDropout: Float = 0.5
-    /// Dropout on the biLSTM output, before the emission layer.
+    /// Dropout on the encoder output, before the emission layer.
     public var dropout: Float = 0.2
     /// How the data files were read.
     public var data = TaggerDataSettings()
@@ -42,7 +49,7 @@ public struct TaggerOptions: Codable, Equatable {
 /// A sequence tagger on ELMo representations (Peters et al. 2018's tagging setup, Lample et al. 2016's head):
 ///
 ///     e = dropout(ScalarMix(layers))          [B, T, D]
-///     h = dropout(biLSTM(e))                  [B, T, 2H]   masked: padding never reaches real steps
+///     h = dropout(biLSTM(e) | biGRU(e))       [B, T, 2H]   masked: padding never reaches real steps
 ///     s = h · W + b                           [B, T, K]    emission scores
 ///     CRF:     NLL = log Z − score(gold tags), decoded by (constrained) Viterbi
 ///     no CRF:  softmax cross-entropy per token, decoded by argmax
@@ -61,7 +68,7 @@ public final class Tagger: TaskHead {
     private let labelIndex: [String: Int]
     public let mix: ScalarMix
     let mixDropout: Dropout
-    public let bilstm: MaskedBiLSTM
+    public let encoder: MaskedRecurrentEncoder
     let dropout: Dropout
     public let output: Linear
     public let crf: CRF?
@@ -79,9 +86,11 @@ public final class Tagger: TaskHead {
         labelIndex = Dictionary(uniqueKeysWithValues: labels.enumerated().map { ($1, $0) })
         mix = ScalarMix(mixtureSize: mixtureSize, name: "tagger/scalar_mix")
         mixDropout = Dropout(probability: options.mixDropout)
-        bilstm = MaskedBiLSTM(inputSize: inputSize, hiddenSize: options.hidden, name: "tagger/bilstm", rng: &rng)
+        let gru = options.encoder == .gru
+        encoder = MaskedRecurrentEncoder(gru: gru, inputSize: inputSize, hiddenSize: options.hidden,
+                                         name: gru ? "tagger/bigru" : "tagger/bilstm", rng: &rng)
         dropout = Dropout(probability: options.dropout)
-        output = Linear(inputSize: bilstm.outputSize, outputSize: labels.count, name: "tagger/output", rng: &rng)
+        output = Linear(inputSize: encoder.outputSize, outputSize: labels.count, name: "tagger/output", rng: &rng)
         crf = options.crf ? CRF(tagCount: labels.count, name: "tagger/crf", rng: &rng) : nil
         if options.crf, let scheme = options.scheme, labels.contains("O") {
             constraints = Self.constraints(labels: labels, scheme: scheme)
@@ -96,7 +105,7 @@ public final class Tagger: TaskHead {
                        allowedStart: labels.map(scheme.isAllowedStart), allowedEnd: labels.map(scheme.isAllowedEnd))
     }
 
-    public var parameters: [Parameter] { mix.parameters + bilstm.parameters + output.parameters + (crf?.parameters ?? []) }
+    public var parameters: [Parameter] { mix.parameters + encoder.parameters + output.parameters + (crf?.parameters ?? []) }
 
     public func tokens(of example: TaggedSentence) -> [String] { example.tokens }
 
@@ -104,7 +113,7 @@ public final class Tagger: TaskHead {
     public struct Cache {
         var mix = ScalarMix.Cache()
         var mixDropout = Dropout.Cache()
-        var bilstm = MaskedBiLSTM.Cache()
+        var encoder = MaskedRecurrentEncoder.Cache()
         var dropout = Dropout.Cache()
         var output = Linear.Cache()
         var crf = CRF.Cache()
@@ -117,7 +126,7 @@ public final class Tagger: TaskHead {
         let mask = lengths.flatMap { n in (0..<steps).map { $0 < n } }
         let mixed = mix.forward(layers, mask: mask, cache: &cache.mix)
         let e = mixDropout.forward(mixed, training: training, rng: &rng, cache: &cache.mixDropout)
-        let h = bilstm.forward(e, lengths: lengths, cache: &cache.bilstm)
+        let h = encoder.forward(e, lengths: lengths, cache: &cache.encoder)
         return output.forward(dropout.forward(h, training: training, rng: &rng, cache: &cache.dropout), cache: &cache.output)
     }
 
@@ -125,7 +134,7 @@ public final class Tagger: TaskHead {
     /// gradient (the forward stages, reversed).
     public func backward(_ dEmissions: Tensor, cache: Cache) -> [Tensor] {
         let dH = dropout.backward(output.backward(dEmissions, cache: cache.output), cache: cache.dropout)
-        let dE = bilstm.backward(dH, cache: cache.bilstm)
+        let dE = encoder.backward(dH, cache: cache.encoder)
         return mix.backward(mixDropout.backward(dE, cache: cache.mixDropout), cache: cache.mix)
     }
 

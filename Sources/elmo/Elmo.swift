@@ -8,7 +8,9 @@ struct Elmo: ParsableCommand {
         abstract: "Deep contextual word representations (ELMo): pre-train a biLM, export embeddings, fine-tune.",
         version: "0.1.0",
         subcommands: [VocabCommand.self, PretrainCommand.self, PerplexityCommand.self, GenerateCommand.self,
-                      InspectCommand.self, EmbedCommand.self, ScoreCommand.self, ImportWeightsCommand.self, ExportWeightsCommand.self,
-                      PrepareDefaultDataCommand.self, FinetuneCommand.self, PredictCommand.self, EvaluateCommand.self]
+                      InspectCommand.self, EmbedCommand.self, ScoreCommand.self, ImportWeightsCommand.self,
+                      ExportWeightsCommand.self, PrepareDefaultDataCommand.self, FinetuneCommand.self,
+                      PredictCommand.self, EvaluateCommand.self, VisualizeCommand.self, NeighborsCommand.self,
+                      ReportCommand.self]
     )
 }

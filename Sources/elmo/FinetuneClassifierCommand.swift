@@ -10,7 +10,7 @@ struct FinetuneClassifierCommand: ParsableCommand {
         commandName: "classifier",
         abstract: "Train a sentence classifier on ELMo representations.",
         discussion: """
-        Head: a trainable ScalarMix over the biLM layers (dropout 0.5) -> encoder (bilstm | cnn | none) -> pooling \
+        Head: a trainable ScalarMix over the biLM layers (dropout 0.5) -> encoder (bilstm | gru | cnn | none) -> pooling \
         (max | mean | last | concat) -> MLP -> softmax. Data: label<TAB>text per line by default (see --text-column, \
         --label-column, --header, --format). Writes best.npz (the model), metrics.jsonl and learning-curve.svg to \
         --output and prints a JSON summary; use `elmo evaluate --model <output>` on a test file.
@@ -23,13 +23,13 @@ struct FinetuneClassifierCommand: ParsableCommand {
     @Option(help: "A dev label not seen in training: error (naming the line) or warn (counted as wrong).")
     var unknownLabel: UnknownLabelPolicy = .error
 
-    @Option(help: "bilstm, cnn or none.")
+    @Option(help: "bilstm, gru, cnn or none.")
     var encoder: ClassifierEncoderKind = .bilstm
 
     @Option(help: "max, mean, last or concat (the cnn encoder always max-pools).")
     var pooling: PoolingMode = .max
 
-    @Option(help: "biLSTM state size per direction and MLP hidden size.")
+    @Option(help: "biLSTM / biGRU state size per direction and MLP hidden size.")
     var hidden = 64
 
     @Option(help: "CNN filters per width 3, 4, 5.")

@@ -6,6 +6,7 @@ import Foundation
 
 extension TaggerDataFormat: ExpressibleByArgument {}
 extension TaggerMetric: ExpressibleByArgument {}
+extension TaggerEncoderKind: ExpressibleByArgument {}
 
 /// `--scheme`: a chunk scheme, or `none` for plain tags.
 enum TaggerSchemeArgument: String, ExpressibleByArgument, CaseIterable {
@@ -18,8 +19,8 @@ struct FinetuneTaggerCommand: ParsableCommand {
         commandName: "tagger",
         abstract: "Train a sequence tagger (POS, chunking, NER) on ELMo representations.",
         discussion: """
-        Head: a trainable ScalarMix over the biLM layers -> dropout (--mix-dropout) -> biLSTM (--hidden per direction, \
-        masked) -> dropout (--dropout) -> linear -> CRF (Viterbi decoding, constrained by the tag scheme) or, with --no-crf, a softmax \
+        Head: a trainable ScalarMix over the biLM layers -> dropout (--mix-dropout) -> biLSTM or biGRU (--encoder, --hidden per \
+        direction, masked) -> dropout (--dropout) -> linear -> CRF (Viterbi decoding, constrained by the tag scheme) or, with --no-crf, a softmax \
         per token. Data: --format conll (token and tag columns, blank line between sentences), conllu (FORM with \
         UPOS, or XPOS with --xpos) or slash (word/TAG word/TAG ..., one sentence per line). The tag scheme is \
         detected from the training tags unless --scheme is given; early stopping uses span F1 for chunk tags and \
@@ -47,13 +48,16 @@ struct FinetuneTaggerCommand: ParsableCommand {
     @Option(help: "Early stopping metric: f1 (spans) or accuracy (tokens) (default: f1 with a scheme, else accuracy).")
     var metric: TaggerMetric?
 
-    @Option(help: "biLSTM state size per direction.")
+    @Option(help: "bilstm or gru.")
+    var encoder: TaggerEncoderKind = .bilstm
+
+    @Option(help: "biLSTM / biGRU state size per direction.")
     var hidden = 64
 
     @Option(help: "Dropout on the mixed ELMo vectors.")
     var mixDropout: Float = 0.5
 
-    @Option(help: "Dropout on the biLSTM output.")
+    @Option(help: "Dropout on the encoder output.")
     var dropout: Float = 0.2
 
     @Flag(help: "A softmax per token instead of the CRF.")
@@ -87,6 +91,7 @@ struct FinetuneTaggerCommand: ParsableCommand {
             settings.mode = training.mode
             settings.taskEncoder = training.taskEncoder
             settings.training = training.settings
+            settings.options.encoder = encoder
             settings.options.hidden = hidden
             settings.options.crf = !noCrf
             settings.options.mixDropout = mixDropout

@@ -3,28 +3,28 @@ import ElmoTensor
 import XCTest
 import _TestSupport
 
+/// Checks dx (at sampled coordinates) and every parameter gradient of `forward` against finite differences,
+/// with the loss L = Σ w·y; `backward` is given dy = w.
+func checkGradients(x: Tensor, parameters: [Parameter], projection w: Tensor, forward: (Tensor) -> Tensor,
+                    backward: (Tensor) -> Tensor, epsilon: Float = 1e-2, label: String,
+                    file: StaticString = #filePath, line: UInt = #line) {
+    var rng = RandomGenerator(seed: 99)
+    var input = x
+    for p in parameters { p.zeroGradient() }
+    _ = forward(input)
+    let dx = backward(w)
+    let xi = GradientCheck.sampleIndices(count: input.count, limit: 60, rng: &rng)
+    let numeric = GradientCheck.numeric(&input, indices: xi, epsilon: epsilon) { GradientCheck.project(forward($0), w) }
+    GradientCheck.assertClose(xi.map { Double(dx.data[$0]) }, numeric, "\(label) dx", file: file, line: line)
+    for p in parameters {
+        let idx = GradientCheck.sampleIndices(count: p.value.count, limit: 30, rng: &rng)
+        let numericP = GradientCheck.numeric(p, indices: idx, epsilon: epsilon) { GradientCheck.project(forward(x), w) }
+        GradientCheck.assertClose(idx.map { Double(p.gradient.data[$0]) }, numericP, "\(label) \(p.name)", file: file, line: line)
+    }
+}
+
 /// Gradient and masking checks for the padded-batch layers: MaskedBiLSTM, TextCNNEncoder, SequencePooling.
 final class MaskedSequenceLayerTests: XCTestCase {
-    /// Checks dx (at sampled coordinates) and every parameter gradient of `forward` against finite differences,
-    /// with the loss L = Σ w·y; `backward` is given dy = w.
-    private func checkGradients(x: Tensor, parameters: [Parameter], projection w: Tensor, forward: (Tensor) -> Tensor,
-                                backward: (Tensor) -> Tensor, epsilon: Float = 1e-2, label: String,
-                                file: StaticString = #filePath, line: UInt = #line) {
-        var rng = RandomGenerator(seed: 99)
-        var input = x
-        for p in parameters { p.zeroGradient() }
-        _ = forward(input)
-        let dx = backward(w)
-        let xi = GradientCheck.sampleIndices(count: input.count, limit: 60, rng: &rng)
-        let numeric = GradientCheck.numeric(&input, indices: xi, epsilon: epsilon) { GradientCheck.project(forward($0), w) }
-        GradientCheck.assertClose(xi.map { Double(dx.data[$0]) }, numeric, "\(label) dx", file: file, line: line)
-        for p in parameters {
-            let idx = GradientCheck.sampleIndices(count: p.value.count, limit: 30, rng: &rng)
-            let numericP = GradientCheck.numeric(p, indices: idx, epsilon: epsilon) { GradientCheck.project(forward(x), w) }
-            GradientCheck.assertClose(idx.map { Double(p.gradient.data[$0]) }, numericP, "\(label) \(p.name)", file: file, line: line)
-        }
-    }
-
     func testBiLSTMGradientsMatchFiniteDifferences() {
         var rng = RandomGenerator(seed: 3)
         let layer = MaskedBiLSTM(inputSize: 3, hiddenSize: 4, name: "bilstm", rng: &rng)

@@ -59,6 +59,10 @@ final class ClassifierHeadTests: XCTestCase {
         for pooling in PoolingMode.allCases { checkGradients(head(.bilstm, pooling), label: "bilstm/\(pooling)") }
     }
 
+    func testGRUHeadGradients() {
+        for pooling in [PoolingMode.max, .concat] { checkGradients(head(.gru, pooling), label: "gru/\(pooling)") }
+    }
+
     func testCNNHeadGradients() {
         checkGradients(head(.cnn, .max), label: "cnn")
     }
@@ -78,7 +82,7 @@ final class ClassifierHeadTests: XCTestCase {
             for i in 0..<42 { t.data[42 + i] = other[k].data[i] }
             return t
         }
-        for (encoder, pooling) in [(ClassifierEncoderKind.bilstm, PoolingMode.concat), (.cnn, .max), (.none, .mean), (.none, .last)] {
+        for (encoder, pooling) in [(ClassifierEncoderKind.bilstm, PoolingMode.concat), (.gru, .last), (.cnn, .max), (.none, .mean), (.none, .last)] {
             let classifier = head(encoder, pooling)
             let alone = classifier.predict(TaskFeatures.Batch(layers: sentence, lengths: [2]))[0]
             let inBatch = classifier.predict(TaskFeatures.Batch(layers: padded, lengths: [2, 7]))[0]

@@ -172,7 +172,7 @@ final class ClassifierTrainingTests: XCTestCase {
         let dev = try writeFile(tsv(toySentiment(count: 8, seed: 2)), "dev.tsv", in: folder)
         let probe = toySentiment(count: 6, seed: 9).map(\.tokens)
         for (mode, encoder, taskEncoder) in [(TaskFeatures.Mode.frozen, ClassifierEncoderKind.bilstm, true), (.finetune, .cnn, true),
-                                             (.noPretrained, .none, false), (.frozen, .none, false)] {
+                                             (.noPretrained, .gru, false), (.frozen, .none, false)] {
             var settings = ClassifierFinetuneSettings(checkpoint: bilmPath, trainFile: train, devFile: dev,
                                                       output: (folder as NSString).appendingPathComponent("run-\(mode.rawValue)-\(taskEncoder)"))
             settings.mode = mode

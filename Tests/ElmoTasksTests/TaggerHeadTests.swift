@@ -8,8 +8,9 @@ import _TestSupport
 final class TaggerHeadTests: XCTestCase {
     /// loss / tokens through ScalarMix → biLSTM → linear → CRF or softmax, against finite differences, for every
     /// input element (padding included: its gradient must be zero) and a sample of every parameter.
-    private func checkGradients(crf: Bool) {
+    private func checkGradients(crf: Bool, encoder: TaggerEncoderKind = .bilstm) {
         var options = TaggerOptions()
+        options.encoder = encoder
         options.hidden = 3
         options.crf = crf
         options.scheme = .bio
@@ -53,6 +54,8 @@ final class TaggerHeadTests: XCTestCase {
     func testGradientsWithCRFMatchFiniteDifferences() { checkGradients(crf: true) }
 
     func testGradientsWithSoftmaxMatchFiniteDifferences() { checkGradients(crf: false) }
+
+    func testGRUEncoderGradientsMatchFiniteDifferences() { checkGradients(crf: true, encoder: .gru) }
 
     func testParametersCoverEveryStage() {
         var options = TaggerOptions()

@@ -52,6 +52,7 @@ final class TaggerTrainingTests: XCTestCase {
                                                   output: (folder as NSString).appendingPathComponent("run-\(mode.rawValue)"))
             settings.mode = mode
             settings.options.hidden = 4
+            settings.options.encoder = mode == .finetune ? .gru : .bilstm
             settings.training.epochs = 2
             settings.training.patience = 2
             settings.training.batchSize = 8
@@ -63,6 +64,7 @@ final class TaggerTrainingTests: XCTestCase {
             }
             let loaded = try TaggerModel.load(settings.output!)
             XCTAssertEqual(loaded.manifest.mode, mode)
+            XCTAssertEqual(loaded.options.encoder, settings.options.encoder)
             XCTAssertEqual(loaded.tagger.labels, outcome.model.tagger.labels)
             let tokens = sentences.map(\.tokens) + [["a", String(repeating: "x", count: 300), "fish"]]
             let expected = outcome.model.predict(tokens)
