@@ -122,7 +122,12 @@ public enum BiLMCheckpoint {
     /// `trainer.json`, checked for our format name and a version we can read.
     public static func readTrainerState(_ reader: NpzReader, path: String) throws -> TrainerState {
         guard reader.contains("trainer.json") else {
-            throw CheckpointError.wrongKind(path: path, expected: "a biLM checkpoint (with trainer.json)", found: "a file without trainer.json")
+            if reader.contains("task.json") {
+                throw CheckpointError.wrongKind(path: path, expected: "biLM checkpoint (from `elmo pretrain` or `elmo import-weights`)",
+                                                found: "fine-tuned task model (use it with `elmo predict --model` or `elmo evaluate --model`; "
+                                                    + "`elmo inspect` shows it)")
+            }
+            throw CheckpointError.wrongKind(path: path, expected: "biLM checkpoint (with trainer.json)", found: "archive without trainer.json")
         }
         let trainer: TrainerState
         do {

@@ -82,6 +82,7 @@ struct FinetuneTaggerCommand: ParsableCommand {
 
     func run() throws {
         threads.apply()
+        StopSignal.install()
         try reportingErrors {
             var settings = TaggerFinetuneSettings(checkpoint: files.checkpoint, trainPath: files.train, devPath: files.dev, output: files.output)
             settings.mode = training.mode

@@ -60,18 +60,23 @@ struct PretrainCommand: ParsableCommand {
     @Flag(inversion: .prefixedNo, help: "Shuffle the order of training files each epoch.")
     var shuffleShards = true
 
+    @Flag(help: "Ignore config keys ELMoKit does not use (e.g. of a bilm-tf options.json) instead of refusing them.")
+    var allowUnknownKeys = false
+
     func validate() throws {
         if train.isEmpty { throw ValidationError("Give at least one --train file.") }
         if let e = epochs, e < 1 { throw ValidationError("--epochs must be at least 1, not \(e).") }
         if let m = maxTokens, m < 1 { throw ValidationError("--max-tokens must be at least 1, not \(m).") }
+        if let m = maxVocab, m < 3 { throw ValidationError("--max-vocab must be at least 3 (<S>, </S> and <UNK>), not \(m).") }
         for (name, value) in [("--checkpoint-every", checkpointEvery), ("--log-every", logEvery), ("--keep", keep)] where value < 1 {
             throw ValidationError("\(name) must be at least 1, not \(value).")
         }
     }
 
     func run() throws {
+        StopSignal.install()
         try reportingErrors {
-            let options = try BiLMOptions.load(path: config)
+            let options = try BiLMOptions.load(path: config, allowUnknownKeys: allowUnknownKeys)
             var settings = PretrainSettings(options: options, trainPatterns: train, outputFolder: output)
             settings.validFile = valid
             settings.vocabularyFile = vocab
