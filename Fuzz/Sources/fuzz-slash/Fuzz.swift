@@ -1,0 +1,9 @@
+import ElmoText
+import FuzzSupport
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
+    let path = FuzzInput.file(data, size, name: "data.txt")
+    _ = try? SlashTaggedReader.read(path: path)
+    return 0
+}
