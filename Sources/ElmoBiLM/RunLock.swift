@@ -44,14 +44,32 @@ public final class RunLock {
 
     /// The lock file of the run folder `folder`.
     public static func forFolder(_ folder: String) throws -> RunLock {
-        try RunLock(path: (folder as NSString).appendingPathComponent(".lock"), output: folder)
+        try shared(path: (folder as NSString).appendingPathComponent(".lock"), output: folder)
     }
 
     /// The lock file beside the output file `file` (`.<name>.lock` in its folder).
     public static func forFile(_ file: String) throws -> RunLock {
         let folder = (file as NSString).deletingLastPathComponent
         let lock = ((folder.isEmpty ? "." : folder) as NSString).appendingPathComponent(".\((file as NSString).lastPathComponent).lock")
-        return try RunLock(path: lock, output: file)
+        return try shared(path: lock, output: file)
+    }
+
+    /// Locks this process holds, by absolute lock-file path: a second `RunFolder` on the same folder in one process
+    /// (a library user resuming a run while the first `Pretrainer` is still alive) shares the lock instead of being
+    /// refused by its own flock.
+    private static var held: [String: WeakLock] = [:]
+    private static let heldGuard = NSLock()
+
+    private struct WeakLock { weak var lock: RunLock? }
+
+    private static func shared(path: String, output: String) throws -> RunLock {
+        let key = URL(fileURLWithPath: path).standardizedFileURL.path
+        heldGuard.lock()
+        defer { heldGuard.unlock() }
+        if let existing = held[key]?.lock, existing.descriptor >= 0 { return existing }
+        let lock = try RunLock(path: path, output: output)
+        held[key] = WeakLock(lock: lock)
+        return lock
     }
 
     private static func pid(in fd: Int32) -> Int32? {

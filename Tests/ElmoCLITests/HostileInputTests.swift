@@ -15,7 +15,13 @@ final class HostileInputTests: XCTestCase {
         return path
     }
 
-    private func assertRefused(_ result: CLIResult, _ parts: [String], file: StaticString = #filePath, line: UInt = #line) {
+    /// Waits (at most a minute) until `path` exists or `process` ends.
+    private func wait(for path: String, while process: Process) {
+        let deadline = Date().addingTimeInterval(60)
+        while !FileManager.default.fileExists(atPath: path) && process.isRunning && Date() < deadline { usleep(5_000) }
+    }
+
+        private func assertRefused(_ result: CLIResult, _ parts: [String], file: StaticString = #filePath, line: UInt = #line) {
         XCTAssertFalse(result.signaled, "crashed: \(result.stderr)", file: file, line: line)
         XCTAssertNotEqual(result.status, 0, file: file, line: line)
         XCTAssertTrue(result.stderr.hasPrefix("Error: "), result.stderr, file: file, line: line)
@@ -158,8 +164,7 @@ final class HostileInputTests: XCTestCase {
                                          "--output", output, "--max-tokens", "1000000000", "--checkpoint-every", "1000000", "--threads", "1",
                                          "--log-every", "1000000"], in: folder)
             let marker = (folder as NSString).appendingPathComponent("\(output)/INCOMPLETE")
-            let deadline = Date().addingTimeInterval(60)
-            while !FileManager.default.fileExists(atPath: marker) && started.process.isRunning && Date() < deadline { usleep(5_000) }
+            wait(for: marker, while: started.process)
             usleep(200_000)
             kill(started.process.processIdentifier, signal)
             let result = finishElmo(started)
@@ -194,9 +199,7 @@ final class HostileInputTests: XCTestCase {
 
         for (signal, output) in [(SIGKILL, "killed"), (SIGTERM, "stopped")] {
             let started = try startElmo(finetune(output, epochs: 1_000_000), in: folder)
-            let best = (folder as NSString).appendingPathComponent("\(output)/best.npz")
-            let deadline = Date().addingTimeInterval(60)
-            while !FileManager.default.fileExists(atPath: best) && started.process.isRunning && Date() < deadline { usleep(5_000) }
+            wait(for: (folder as NSString).appendingPathComponent("\(output)/best.npz"), while: started.process)
             usleep(100_000)
             kill(started.process.processIdentifier, signal)
             let result = finishElmo(started)
@@ -266,6 +269,16 @@ final class HostileInputTests: XCTestCase {
         XCTAssertEqual(resumed.status, 0, resumed.stderr)
         XCTAssertTrue(resumed.stderr.contains("dropout 0.1 -> 0.2") || resumed.stderr.contains("dropout 0.10000000149011612 -> 0.20000000298023224"),
                       resumed.stderr)
+    }
+
+    func testPerplexityShowsProgress() throws {
+        let fixture = try CLIFixture.get()
+        let result = try runElmo(["perplexity", "--checkpoint", "run", "valid.txt", "--threads", "1"], in: fixture.folder)
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let lines = result.stderr.split(separator: "\n").filter { $0.hasPrefix("scored ") && $0.contains(" windows") && $0.contains("ETA") }
+        XCTAssertFalse(lines.isEmpty, result.stderr)
+        let words = lines.last!.split(separator: " ")
+        XCTAssertEqual(words[1], words[3], "the last line is the end: \(result.stderr)")
     }
 
     func testGenerateRefusesANaNTemperature() throws {

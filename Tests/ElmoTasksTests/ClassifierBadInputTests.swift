@@ -76,7 +76,7 @@ final class ClassifierBadInputTests: XCTestCase {
         let s = settings(train: train)
         _ = try ClassifierFinetuning.run(s)
         let model = (s.output as NSString).appendingPathComponent("best.npz")
-        assertThrowsMentioning([model, "trainer.json"]) { try BiLMCheckpoint.load(model) }
+        assertThrowsMentioning([model, "fine-tuned task model", "elmo predict --model"]) { try BiLMCheckpoint.load(model) }
     }
 
     func testChangedOrMissingBiLMIsRefused() throws {

@@ -57,14 +57,8 @@ final class LineReaderTests: XCTestCase {
         let dir = try makeTemporaryDirectory(self)
         let text = "first line\n두 번째 줄\n\nlast"
         let plain = try writeFile(dir, "corpus.txt", text)
-        let gzip = Process()
-        gzip.executableURL = URL(fileURLWithPath: "/bin/gzip")
-        gzip.arguments = ["-k", plain]
-        try gzip.run()
-        gzip.waitUntilExit()
-        XCTAssertEqual(gzip.terminationStatus, 0)
         var lines: [String] = []
-        try LineReader(path: plain + ".gz").forEachLine { line, _ in lines.append(line) }
+        try LineReader(path: try gzipFile(plain)).forEachLine { line, _ in lines.append(line) }
         XCTAssertEqual(lines, ["first line", "두 번째 줄", "", "last"])
     }
 
@@ -83,12 +77,7 @@ final class LineReaderTests: XCTestCase {
         let dir = try makeTemporaryDirectory(self)
         let text = (0..<2000).map { "line \($0) of a corpus with some words in it" }.joined(separator: "\n") + "\n"
         let plain = try writeFile(dir, "corpus.txt", text)
-        let gzip = Process()
-        gzip.executableURL = URL(fileURLWithPath: "/bin/gzip")
-        gzip.arguments = ["-k", plain]
-        try gzip.run()
-        gzip.waitUntilExit()
-        let whole = try Data(contentsOf: URL(fileURLWithPath: plain + ".gz"))
+        let whole = try Data(contentsOf: URL(fileURLWithPath: try gzipFile(plain)))
         let cut = try writeFile(dir, "cut.txt.gz", bytes: Array(whole.prefix(whole.count / 2)))
         var count = 0
         XCTAssertThrowsError(try LineReader(path: cut).forEachLine { _, _ in count += 1 }) {
