@@ -10,7 +10,8 @@ let package = Package(
     name: "ElmoFuzz",
     dependencies: [.package(name: "ELMoKit", path: "..")],
     targets: [
-        .target(name: "FuzzSupport", path: "Sources/FuzzSupport"),
+        .target(name: "CFuzzer", path: "Sources/CFuzzer"),
+        .target(name: "FuzzSupport", dependencies: ["CFuzzer"], path: "Sources/FuzzSupport"),
     ] + targets.map { name in
         .executableTarget(name: name, dependencies: ["FuzzSupport", .product(name: "ElmoKit", package: "ELMoKit")],
                           path: "Sources/\(name)", swiftSettings: [.unsafeFlags(["-parse-as-library"])])

@@ -1,3 +1,4 @@
+import ElmoText
 import Foundation
 
 /// The parts of config validation that go beyond one value's type: upper bounds on sizes (so a typo such as
@@ -116,7 +117,7 @@ extension BiLMOptions {
             for key in object.keys.sorted() {
                 let path = prefix.isEmpty ? key : prefix + "." + key
                 guard known.contains(key) else {
-                    let suggestion = closest(key, among: known).map { " (did you mean '\(prefix.isEmpty ? $0 : prefix + "." + $0)'?)" } ?? ""
+                    let suggestion = Spelling.closest(key, among: known).map { " (did you mean '\(prefix.isEmpty ? $0 : prefix + "." + $0)'?)" } ?? ""
                     throw ConfigError.invalid(
                         path: source, key: path,
                         reason: "is not a config key\(suggestion); fix it, or pass --allow-unknown-keys to ignore keys ELMoKit does not use "
@@ -126,26 +127,5 @@ extension BiLMOptions {
             }
         }
         try check(root, at: "")
-    }
-
-    /// The candidate nearest to `word` by edit distance, if it is close (at most 2 edits, or a third of the word).
-    static func closest(_ word: String, among candidates: [String]) -> String? {
-        let limit = max(2, word.count / 3)
-        return candidates.map { ($0, editDistance(word, $0)) }.filter { $0.1 <= limit }.min { $0.1 < $1.1 }?.0
-    }
-
-    /// Levenshtein distance over characters.
-    static func editDistance(_ a: String, _ b: String) -> Int {
-        let a = Array(a), b = Array(b)
-        guard !a.isEmpty, !b.isEmpty else { return max(a.count, b.count) }
-        var previous = Array(0...b.count)
-        for i in 1...a.count {
-            var current = [i] + Array(repeating: 0, count: b.count)
-            for j in 1...b.count {
-                current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
-            }
-            previous = current
-        }
-        return previous[b.count]
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 
 /// The `elmo` command line: pre-train, inspect and use ELMo-style biLMs.
 @main
@@ -11,4 +12,12 @@ struct Elmo: ParsableCommand {
                       InspectCommand.self, EmbedCommand.self, ImportWeightsCommand.self, ExportWeightsCommand.self,
                       PrepareDefaultDataCommand.self, FinetuneCommand.self, PredictCommand.self, EvaluateCommand.self]
     )
+
+    static func main() {
+        if let hint = MisspellingHint.message(for: Array(CommandLine.arguments.dropFirst())) {
+            FileHandle.standardError.write(Data("Error: \(hint)\n".utf8))
+            Foundation.exit(ExitCode.validationFailure.rawValue)
+        }
+        main(nil)
+    }
 }

@@ -297,6 +297,22 @@ final class HostileInputTests: XCTestCase {
         }
     }
 
+    func testMisspeltCommandsAndOptionsGetASuggestion() throws {
+        let folder = try makeCLITestFolder(self)
+        let cases: [([String], String)] = [
+            (["pretran"], "Did you mean 'pretrain'?"), (["finetune", "clasifier"], "Did you mean 'classifier'?"),
+            (["pretrain", "--confg", "x.json"], "Did you mean '--config'?"),
+            (["embed", "--inptu", "x.txt"], "Did you mean '--input'?"),
+            (["pretrain", "--shuffle-shard"], "Did you mean '--shuffle-shards'?"),
+        ]
+        for (arguments, hint) in cases {
+            let result = try runElmo(arguments, in: folder)
+            assertCleanError(result, [hint])
+        }
+        let help = try runElmo(["pretrain", "--help"], in: folder)
+        XCTAssertEqual(help.status, 0, "known options pass: \(help.stderr)")
+    }
+
     func testAFolderAsInputAndATaskModelAsCheckpointSayWhatTheyAre() throws {
         let fixture = try CLIFixture.get()
         let folder = try makeCLITestFolder(self)

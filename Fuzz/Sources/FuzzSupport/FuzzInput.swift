@@ -1,3 +1,4 @@
+import CFuzzer
 import Foundation
 
 /// The readers take paths, so each input goes through a file (one per process, rewritten every run).
@@ -14,4 +15,12 @@ public enum FuzzInput {
         FileManager.default.createFile(atPath: path, contents: Data(bytes: data, count: size))
         return path
     }
+}
+
+/// Starts libFuzzer with `callback` (the target's `LLVMFuzzerTestOneInput`); called from each target's entry point.
+public func runFuzzer(_ argc: Int32, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>,
+                      _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> Int32) -> Int32 {
+    var count = argc
+    var vector: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = argv
+    return LLVMFuzzerRunDriver(&count, &vector, callback)
 }

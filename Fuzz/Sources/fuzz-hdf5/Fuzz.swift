@@ -5,7 +5,8 @@ import FuzzSupport
 
 /// bilm-tf weight files (HDF5) for a small fixed options set: reading must refuse bad files cleanly.
 @_cdecl("LLVMFuzzerTestOneInput")
-public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
+public func fuzz(_ input: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
+    guard let data = input else { return 0 }
     let path = FuzzInput.file(data, size, name: "weights.hdf5")
     let options = try! BiLMOptions.decode(Data(FuzzOptions.json.utf8), source: "fuzz")
     _ = try? BilmTfWeights.importModel(options: options, weightsPath: path, vocabularySize: 10)
@@ -23,4 +24,10 @@ enum FuzzOptions {
      "lstm": {"dim": 12, "projection_dim": 5, "n_layers": 2, "cell_clip": 3, "proj_clip": 3, "use_skip_connections": true},
      "dropout": 0.1, "batch_size": 2, "unroll_steps": 4, "n_negative_samples_batch": 0, "all_clip_norm_val": 1}
     """
+}
+
+/// Entry point: SwiftPM links `main` to `<module>_main`.
+@_cdecl("fuzz_hdf5_main")
+public func fuzzMain(_ argc: Int32, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>) -> Int32 {
+    runFuzzer(argc, argv, fuzz)
 }
