@@ -12,8 +12,9 @@ targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=(text tsv csv conll conllu slash config npz npy hdf5)
 
 scratch=.build-fuzz
-swift build -c release --scratch-path "$scratch" -Xswiftc -sanitize=fuzzer,address -Xswiftc -g >"$scratch.log" 2>&1 || {
-    tail -30 "$scratch.log"; echo "fuzz build failed (log: Fuzz/$scratch.log)"; exit 2; }
+mkdir -p "$scratch"
+swift build -c release --scratch-path "$scratch" -Xswiftc -sanitize=fuzzer,address -Xswiftc -g >"$scratch/build.log" 2>&1 || {
+    tail -30 "$scratch/build.log"; echo "fuzz build failed (log: Fuzz/$scratch/build.log)"; exit 2; }
 bin=$(swift build -c release --scratch-path "$scratch" --show-bin-path)
 
 failed=0
