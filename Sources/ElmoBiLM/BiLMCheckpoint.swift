@@ -124,10 +124,12 @@ public enum BiLMCheckpoint {
         guard reader.contains("trainer.json") else {
             if reader.contains("task.json") {
                 throw CheckpointError.wrongKind(
-                    path: path, expected: "biLM checkpoint (from `elmo pretrain` or `elmo import-weights`; pass the biLM the task model was fine-tuned from)",
-                    found: "task model (a classifier or tagger from `elmo finetune`, which has no language-model softmax)")
+                    path: path,
+                    expected: "biLM checkpoint (from `elmo pretrain` or `elmo import-weights`; pass the biLM the task model was fine-tuned from)",
+                    found: "fine-tuned task model (a classifier or tagger from `elmo finetune`, with no language-model softmax; "
+                        + "use it with `elmo predict --model` or `elmo evaluate --model`; `elmo inspect` shows it)")
             }
-            throw CheckpointError.wrongKind(path: path, expected: "a biLM checkpoint (with trainer.json)", found: "a file without trainer.json")
+            throw CheckpointError.wrongKind(path: path, expected: "biLM checkpoint (with trainer.json)", found: "archive without trainer.json")
         }
         let trainer: TrainerState
         do {

@@ -59,10 +59,18 @@ public struct BiLMOptions: Codable, Equatable {
                       activation: activation)
     }
 
-    /// Reads and validates an options file; errors name the file and the bad key.
-    public static func load(path: String) throws -> BiLMOptions {
+    /// Reads and validates one of our config files; errors name the file and the bad key. A key no config has is
+    /// an error (with the closest known key) unless `allowUnknownKeys` (for bilm-tf options files with extra keys).
+    public static func load(path: String, allowUnknownKeys: Bool = false) throws -> BiLMOptions {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+            throw ConfigError.invalid(path: path, key: "", reason: "is a folder; give a config file such as Pretrain/tiny.json")
+        }
         guard let data = FileManager.default.contents(atPath: path) else { throw ConfigError.fileNotFound(path) }
-        return try decode(data, source: path)
+        let options = try decode(data, source: path)
+        if !allowUnknownKeys { try rejectUnknownKeys(data, source: path) }
+        try options.validateTrainingMemory(source: path)
+        return options
     }
 
     public static func decode(_ data: Data, source: String) throws -> BiLMOptions {
@@ -82,7 +90,14 @@ public struct BiLMOptions: Codable, Equatable {
         } catch let DecodingError.typeMismatch(_, context) {
             let key = path(context.codingPath)
             throw ConfigError.invalid(path: source, key: key, reason: "has the wrong type; it must be \(accepted(key))")
+        } catch let DecodingError.dataCorrupted(context) where !context.codingPath.isEmpty {
+            // Valid JSON, but a value its key cannot hold, e.g. `"dim": 256.5` for an integer.
+            let key = path(context.codingPath)
+            throw ConfigError.invalid(path: source, key: key, reason: "has a value it cannot hold (\(context.debugDescription)); it must be \(accepted(key))")
         } catch {
+            if let (key, value) = firstFractionalInteger(in: data) {
+                throw ConfigError.invalid(path: source, key: key, reason: "is \(value), not an integer; it must be \(accepted(key))")
+            }
             throw ConfigError.invalid(path: source, key: "", reason: "is not valid JSON (\(error))")
         }
         try options.validate(source: source)
@@ -93,30 +108,30 @@ public struct BiLMOptions: Codable, Equatable {
     /// so `char_cnn.filters[1][0]` is described by `char_cnn.filters`).
     static func accepted(_ key: String) -> String {
         let ranges: [(String, String)] = [
-            ("char_cnn.embedding.dim", "an integer >= 1 (the character embedding size, e.g. 16)"),
+            ("char_cnn.embedding.dim", "an integer in [1, 1024] (the character embedding size, e.g. 16)"),
             ("char_cnn.embedding", "an object {\"dim\": N} with N >= 1"),
-            ("char_cnn.filters", "a non-empty list of [width, count] pairs with 1 <= width <= max_characters_per_token and count >= 1, e.g. [[1, 32], [2, 32], [3, 64]]"),
-            ("char_cnn.n_highway", "an integer >= 0 (highway layers after the char CNN, e.g. 1 or 2)"),
+            ("char_cnn.filters", "a list of 1 to 64 [width, count] pairs with 1 <= width <= max_characters_per_token and 1 <= count <= 16384, e.g. [[1, 32], [2, 32], [3, 64]]"),
+            ("char_cnn.n_highway", "an integer in [0, 16] (highway layers after the char CNN, e.g. 1 or 2)"),
             ("char_cnn.activation", "\"relu\" or \"tanh\""),
             ("char_cnn.n_characters", "261 or 262 (bilm-tf's character vocabulary; 262 is used either way)"),
-            ("char_cnn.max_characters_per_token", "an integer >= 3 and >= the widest filter (BOW, at least one byte, EOW; bilm-tf uses 50)"),
+            ("char_cnn.max_characters_per_token", "an integer in [3, 512] and >= the widest filter (BOW, at least one byte, EOW; bilm-tf uses 50)"),
             ("char_cnn", "an object with embedding, filters, n_highway, activation and max_characters_per_token"),
-            ("lstm.dim", "an integer >= 1 (the LSTM cell size, e.g. 4096)"),
-            ("lstm.projection_dim", "an integer >= 1 (the LSTM output projection size, e.g. 512)"),
-            ("lstm.n_layers", "an integer >= 1 (LSTM layers per direction, e.g. 2)"),
-            ("lstm.cell_clip", "a number > 0, or absent for no clipping (bilm-tf uses 3)"),
-            ("lstm.proj_clip", "a number > 0, or absent for no clipping (bilm-tf uses 3)"),
+            ("lstm.dim", "an integer in [1, 32768] (the LSTM cell size, e.g. 4096)"),
+            ("lstm.projection_dim", "an integer in [1, 16384] (the LSTM output projection size, e.g. 512)"),
+            ("lstm.n_layers", "an integer in [1, 32] (LSTM layers per direction, e.g. 2)"),
+            ("lstm.cell_clip", "a finite number > 0, or absent for no clipping (bilm-tf uses 3)"),
+            ("lstm.proj_clip", "a finite number > 0, or absent for no clipping (bilm-tf uses 3)"),
             ("lstm.use_skip_connections", "true or false"),
             ("lstm", "an object with dim, projection_dim and n_layers"),
             ("dropout", "a number in [0, 1) (bilm-tf uses 0.1)"),
-            ("batch_size", "an integer >= 1 (parallel streams, e.g. 128)"),
-            ("unroll_steps", "an integer >= 1 (truncated-BPTT window, e.g. 20)"),
-            ("n_negative_samples_batch", "an integer >= 0 (0: full softmax; otherwise sampled softmax, e.g. 8192)"),
-            ("all_clip_norm_val", "a number > 0 (global gradient-norm clip, bilm-tf uses 10)"),
-            ("n_tokens_vocab", "an integer >= 3 (filled in from the vocabulary)"),
+            ("batch_size", "an integer in [1, 16384] (parallel streams, e.g. 128)"),
+            ("unroll_steps", "an integer in [1, 10000] (truncated-BPTT window, e.g. 20)"),
+            ("n_negative_samples_batch", "an integer in [0, 1000000] (0: full softmax; otherwise sampled softmax, e.g. 8192)"),
+            ("all_clip_norm_val", "a finite number > 0 (global gradient-norm clip, bilm-tf uses 10)"),
+            ("n_tokens_vocab", "an integer in [3, 10000000] (filled in from the vocabulary)"),
             ("optimizer", "\"adagrad\", \"adam\", \"adamw\" or \"sgd\""),
-            ("learning_rate", "a number > 0 (Adagrad's default is 0.2)"),
-            ("initial_accumulator_value", "a number >= 0 (Adagrad's starting accumulator, default 1.0)"),
+            ("learning_rate", "a finite number > 0 (Adagrad's default is 0.2)"),
+            ("initial_accumulator_value", "a finite number >= 0 (Adagrad's starting accumulator, default 1.0)"),
             ("highway_gate_bias", "a finite number (default -2)"),
         ]
         return ranges.first { key == $0.0 || key.hasPrefix($0.0 + ".") || key.hasPrefix($0.0 + "[") }?.1 ?? "as in Pretrain/tiny.json"
@@ -145,18 +160,19 @@ public struct BiLMOptions: Codable, Equatable {
         if lstm.dim < 1 { throw bad("lstm.dim", lstm.dim) }
         if lstm.projection_dim < 1 { throw bad("lstm.projection_dim", lstm.projection_dim) }
         if lstm.n_layers < 1 { throw bad("lstm.n_layers", lstm.n_layers) }
-        if let c = lstm.cell_clip, !(c > 0) { throw bad("lstm.cell_clip", c) }
-        if let c = lstm.proj_clip, !(c > 0) { throw bad("lstm.proj_clip", c) }
+        if let c = lstm.cell_clip, !(c > 0 && c.isFinite) { throw bad("lstm.cell_clip", c) }
+        if let c = lstm.proj_clip, !(c > 0 && c.isFinite) { throw bad("lstm.proj_clip", c) }
         if !(dropout >= 0 && dropout < 1) { throw bad("dropout", dropout) }
         if batch_size < 1 { throw bad("batch_size", batch_size) }
         if unroll_steps < 1 { throw bad("unroll_steps", unroll_steps) }
         if let n = n_negative_samples_batch, n < 0 { throw bad("n_negative_samples_batch", n) }
-        if let c = all_clip_norm_val, !(c > 0) { throw bad("all_clip_norm_val", c) }
+        if let c = all_clip_norm_val, !(c > 0 && c.isFinite) { throw bad("all_clip_norm_val", c) }
         if let n = n_tokens_vocab, n < 3 { throw bad("n_tokens_vocab", n) }
         if let o = optimizer, !["adagrad", "adam", "adamw", "sgd"].contains(o) { throw bad("optimizer", "\"\(o)\"") }
         if let r = learning_rate, !(r > 0) || !r.isFinite { throw bad("learning_rate", r) }
         if let a = initial_accumulator_value, !(a >= 0) || !a.isFinite { throw bad("initial_accumulator_value", a) }
         if let g = highway_gate_bias, !g.isFinite { throw bad("highway_gate_bias", g) }
+        try validateSizes(source: source)
     }
 
     /// The same options with `n_tokens_vocab` set (the model fills it in from the vocabulary).

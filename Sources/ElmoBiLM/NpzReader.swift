@@ -287,8 +287,9 @@ final class MemberStream {
         compressed = .allocate(byteCount: max(entry.compressedSize, 1), alignment: 16)
         let read = try Self.pread(fd, UnsafeMutableRawBufferPointer(rebasing: compressed[..<entry.compressedSize]),
                                   at: dataOffset, path: path)
+        // Every stored property is set by now, so a throw runs deinit, which frees `compressed` (freeing it here
+        // as well was a double free, found by Fuzz/fuzz-npz).
         guard read == entry.compressedSize else {
-            compressed.deallocate()
             throw corrupt("its data ends early (\(read) of \(entry.compressedSize) bytes; the file is truncated)")
         }
         if entry.method == ZipFormat.methodDeflate {

@@ -12,15 +12,24 @@ public struct Perplexities: Codable, Equatable {
 }
 
 public enum PerplexityEvaluator {
-    public static func evaluate(model: BiLanguageModel, streams: TokenStreams) throws -> Perplexities {
+    /// `progress` (if given) is updated after each window with the windows done, the rate and the time left.
+    public static func evaluate(model: BiLanguageModel, streams: TokenStreams, progress: ProgressLine? = nil) throws -> Perplexities {
         var states = model.zeroStates(batch: streams.batchSize)
         var nllForward = 0.0, nllBackward = 0.0, count = 0
+        let started = Date()
         for step in 0..<streams.stepCount {
             let (f, b, n) = model.score(try streams.batch(step: step), states: &states)
             nllForward += f
             nllBackward += b
             count += n
+            if let progress {
+                let elapsed = Date().timeIntervalSince(started), done = Double(step + 1)
+                progress.update(String(format: "scored %d of %d windows  %.0f tokens/s  ETA %@", step + 1, streams.stepCount,
+                                       Double(count) / max(elapsed, 1e-9),
+                                       ProgressLine.duration(elapsed / done * (Double(streams.stepCount) - done))))
+            }
         }
+        progress?.finish()
         return perplexities(nllForward: nllForward, nllBackward: nllBackward, count: count)
     }
 

@@ -43,6 +43,8 @@ public enum PretrainError: Error, CustomStringConvertible {
     case runFolderNotEmpty(String)
     case corpusTooSmall(pairs: Int, batchSize: Int, unroll: Int)
     case diverged(step: Int, loss: Double)
+    case resumeMismatch(folder: String, what: String, stored: String, given: String)
+    case foreignFolder(folder: String, files: [String])
 
     public var description: String {
         switch self {
@@ -50,6 +52,10 @@ public enum PretrainError: Error, CustomStringConvertible {
         case .runFolderNotEmpty(let p): return "\(p) already holds a run (a `latest` checkpoint). Pass --resume to continue it, or choose another --output."
         case let .corpusTooSmall(pairs, b, t): return "The training text gives \(pairs) token pairs, too few for batch \(b) (each of the \(b) rows needs at least 2). Add text or lower batch_size (unroll \(t))."
         case let .diverged(step, loss): return "Training diverged at step \(step) (loss \(loss)). Lower the learning rate or the gradient clip."
+        case let .resumeMismatch(folder, what, stored, given):
+            return "--resume: the run in \(folder) was started with \(what) \(stored), this command gives \(what) \(given). Resume with the run's \(what), or start a new run in another --output."
+        case let .foreignFolder(folder, files):
+            return "\(folder) is not empty and is not a pre-training run folder (it holds \(files.prefix(5).joined(separator: ", "))\(files.count > 5 ? ", …" : "")). Choose a new or empty --output; nothing was changed."
         }
     }
 }
@@ -94,8 +100,12 @@ public final class Pretrainer {
             rng = RandomGenerator(stateWords: trainer.rngState)
             // The checkpoint's options win over --config on resume; say so when they differ, and warn when the thread
             // count differs (gemm results, and so the weights, are bitwise reproducible only at equal thread counts).
-            if contents.model.options != settings.options.withVocabularySize(contents.model.options.n_tokens_vocab) {
-                Pretrainer.warn("--resume: using the options stored in the checkpoint; they differ from --config.")
+            try ResumeCheck.requireSameRun(checkpoint: contents.trainer, seed: settings.seed, trainFiles: corpus.files,
+                                           folder: settings.outputFolder)
+            let changed = ResumeCheck.changedKeys(stored: contents.model.options,
+                                                  given: settings.options.withVocabularySize(contents.model.options.n_tokens_vocab))
+            if !changed.isEmpty {
+                Pretrainer.warn("--resume: using the options stored in the checkpoint; --config differs in \(changed.joined(separator: ", ")) (checkpoint -> --config).")
             }
             if trainer.threads != settings.threads {
                 Pretrainer.warn("--resume: the run used \(trainer.threads) threads, this one \(settings.threads); the result will be close to, but not bitwise equal to, an uninterrupted run.")
@@ -104,6 +114,7 @@ public final class Pretrainer {
             metrics = MetricsLog(path: run.metricsPath, truncate: false, keepingStepsUpTo: trainer.step)
         } else {
             guard !hasRun else { throw PretrainError.runFolderNotEmpty(settings.outputFolder) }
+            try run.requirePretrainFolder()
             var start: InitFrom?
             if let source = settings.initFrom {
                 let from = try InitFrom(source: source, options: settings.options, trainFiles: corpus.files,
@@ -184,6 +195,7 @@ public final class Pretrainer {
         var recentLoss = 0.0, recentSteps = 0
         var lastValid: Perplexities?
         var validatedStep: Int?
+        try run.markIncomplete("pre-training has not finished; continue it with `elmo pretrain ... --resume`")
 
         func validateAndCheckpoint(final: Bool) throws {
             if let validStreams {
@@ -248,6 +260,12 @@ public final class Pretrainer {
                 } else if checkpointNow {
                     try checkpoint(isBest: false)
                 }
+                if let signal = StopSignal.requested {
+                    progress.finish()
+                    if !(checkpointNow || (validateNow && validStreams != nil)) { try checkpoint(isBest: false) }
+                    throw StopSignal.Stopped(signal: signal, message: "wrote checkpoint-\(trainer.step).npz in \(settings.outputFolder) "
+                        + "(step \(trainer.step), epoch \(trainer.epoch + 1), \(trainer.tokensTrained) tokens). Continue with the same command plus --resume.")
+                }
             }
             if trainer.stepInEpoch >= streams.stepCount {
                 trainer.epoch += 1
@@ -264,6 +282,7 @@ public final class Pretrainer {
         // The last step may have just been validated and checkpointed (validate-every divides it): not twice.
         if validStreams == nil || validatedStep != trainer.step { try validateAndCheckpoint(final: true) }
         try writePlot()
+        run.markComplete()
         return lastValid
     }
 

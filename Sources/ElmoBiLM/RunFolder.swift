@@ -6,6 +6,10 @@ public struct RunFolder {
     public let path: String
     public let keepLast: Int
 
+    /// This process's exclusive hold on the folder (released when the last copy of the `RunFolder` goes).
+    public let lock: RunLock
+
+    /// Creates the folder if needed and locks it (`RunLockError.held` names the PID of another writer).
     public init(path: String, keepLast: Int = 3) throws {
         self.path = path
         self.keepLast = max(1, keepLast)
@@ -14,6 +18,7 @@ public struct RunFolder {
         } catch {
             throw CheckpointError.writeFailed(path: path, reason: "cannot create the run folder (\(error.localizedDescription))")
         }
+        lock = try RunLock.forFolder(path)
     }
 
     public func file(_ name: String) -> String { (path as NSString).appendingPathComponent(name) }

@@ -13,8 +13,13 @@ public struct EmbedSettings {
     public var dtype: EmbeddingDType = .float32
     public var batchSize: Int = 32
     public var compress = false
-    /// Skip empty (or whitespace-only) lines, recording their numbers in the file, instead of failing.
+    /// Skip empty (or whitespace-only) lines, recording their 0-based numbers (the keys they would have had) in the
+    /// file, instead of failing.
     public var skipEmpty = false
+    /// Longest line accepted, in tokens: a longer one is refused naming its line, before any work (memory and time
+    /// of a sentence grow with its length, and the biLM saw sentences, not documents, in training).
+    public var maxLength = EmbedSettings.defaultMaxLength
+    public static let defaultMaxLength = 1000
     public var overwrite = false
 
     public init(input: String, output: String) {
@@ -29,6 +34,8 @@ public enum EmbedError: Error, CustomStringConvertible, Equatable {
     case outputExists(String)
     case outputNotWritable(path: String, reason: String)
     case emptyInput(String)
+    case lineTooLong(path: String, line: Int, tokens: Int, limit: Int)
+    case outputIsFolder(String)
 
     public var description: String {
         switch self {
@@ -37,6 +44,10 @@ public enum EmbedError: Error, CustomStringConvertible, Equatable {
         case .outputExists(let p): return "\(p) already exists. Pass --overwrite to replace it, or choose another --output."
         case let .outputNotWritable(p, reason): return "Cannot write \(p): \(reason)."
         case .emptyInput(let p): return "\(p) holds no sentences."
+        case let .lineTooLong(path, line, tokens, limit):
+            return "\(path):\(line): \(tokens) tokens, more than --max-length \(limit). Split the line into sentences, or raise --max-length (memory grows with it)."
+        case .outputIsFolder(let p):
+            return "\(p) is a folder; --output names the file to write (e.g. \((p as NSString).appendingPathComponent("vectors.hdf5"))). --overwrite never replaces a folder."
         }
     }
 }
@@ -68,7 +79,11 @@ public final class EmbeddingExporter {
     /// Checks the output location (exists without --overwrite, folder missing or read-only) before any work.
     public static func checkOutput(_ path: String, overwrite: Bool) throws {
         let manager = FileManager.default
-        if manager.fileExists(atPath: path) && !overwrite { throw EmbedError.outputExists(path) }
+        var isFolder: ObjCBool = false
+        if manager.fileExists(atPath: path, isDirectory: &isFolder) {
+            if isFolder.boolValue { throw EmbedError.outputIsFolder(path) }
+            if !overwrite { throw EmbedError.outputExists(path) }
+        }
         let folder = (path as NSString).deletingLastPathComponent
         let dir = folder.isEmpty ? "." : folder
         var isDirectory: ObjCBool = false
@@ -87,9 +102,11 @@ public final class EmbeddingExporter {
         let reader = try LineReader(path: inputPath)
         var count = 0
         try reader.forEachLine { line, number in
-            if Corpus.tokens(of: line).isEmpty {
+            let tokens = Corpus.tokens(of: line).count
+            if tokens == 0 {
                 if !settings.skipEmpty { throw EmbedError.emptyLine(path: inputName, line: number) }
             } else {
+                try checkLength(tokens, line: number)
                 count += 1
             }
         }
@@ -97,9 +114,29 @@ public final class EmbeddingExporter {
         return count
     }
 
+    /// Removes `<output>.partial-<pid>` files that killed runs of dead processes left.
+    static func removeAbandonedPartialFiles(of output: String) {
+        let folder = (output as NSString).deletingLastPathComponent
+        let prefix = (output as NSString).lastPathComponent + ".partial-"
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: folder.isEmpty ? "." : folder)) ?? []
+        for name in names where name.hasPrefix(prefix) {
+            guard let pid = Int32(name.dropFirst(prefix.count)), pid > 0, pid != getpid() else { continue }
+            if kill(pid, 0) != 0 && errno == ESRCH { unlink(((folder.isEmpty ? "." : folder) as NSString).appendingPathComponent(name)) }
+        }
+    }
+
+    private func checkLength(_ tokens: Int, line: Int) throws {
+        if tokens > settings.maxLength {
+            throw EmbedError.lineTooLong(path: inputName, line: line, tokens: tokens, limit: settings.maxLength)
+        }
+    }
+
     @discardableResult
     public func run(progress: ProgressLine? = nil) throws -> Summary {
         try Self.checkOutput(settings.output, overwrite: settings.overwrite)
+        let lock = try RunLock.forFile(settings.output)
+        defer { lock.release() }
+        Self.removeAbandonedPartialFiles(of: settings.output)
         let total = try prescan()
         let temporary = settings.output + ".partial-\(getpid())"
         let writer: EmbeddingWriter = settings.format == .hdf5
@@ -134,9 +171,10 @@ public final class EmbeddingExporter {
                 let tokens = Corpus.tokens(of: line)
                 if tokens.isEmpty {
                     guard settings.skipEmpty else { throw EmbedError.emptyLine(path: inputName, line: number) }
-                    summary.skippedLines.append(number)
+                    summary.skippedLines.append(number - 1)
                     return
                 }
+                try checkLength(tokens.count, line: number)
                 chunk.append((number, line.trimmingCharacters(in: .whitespacesAndNewlines), tokens))
                 if chunk.count >= chunkSize { try flush() }
             }

@@ -13,7 +13,12 @@ import Darwin
 enum HDF5Library {
     /// Opens the library once and turns off its automatic printing of error stacks to stderr; failures are
     /// reported through `HDF5Error` instead, carrying the stack's text.
+    ///
+    /// `H5dont_atexit`: a file whose close failed (a full disk) stays half-open inside the library, and HDF5's own
+    /// exit handler then crashed closing it again (SIGSEGV after our clean error). Every file is closed explicitly
+    /// (writers in `close`, readers in `close`/deinit), so the exit handler has nothing else to do.
     private static let prepared: Void = {
+        H5dont_atexit()
         H5open()
         chdf5_silence_errors()
     }()

@@ -112,6 +112,8 @@ public final class TaskTrainer<Head: TaskHead> {
             metrics?.append(fields)
             onRecord?(fields)
         }
+        // Until training ends normally the folder says its best.npz may be partial (a kill -9 cannot clean up).
+        try run?.markIncomplete("fine-tuning started but has not finished; best.npz, if present, is the best epoch so far")
 
         for epoch in 1...settings.epochs {
             let trained = trainedGroups(epoch: epoch)
@@ -147,6 +149,10 @@ public final class TaskTrainer<Head: TaskHead> {
                     recentLoss = 0
                     recentCount = 0
                 }
+                if let signal = StopSignal.requested {
+                    progress?.finish()
+                    throw try stopped(by: signal, epoch: epoch, batch: k + 1, batches: batches.count, best: best.map { ($0.epoch, $0.score) })
+                }
             }
             let score = head.score(head.predictAll(devSentences, features: features, batchSize: settings.batchSize), examples: dev)
             history.append(score)
@@ -163,12 +169,36 @@ public final class TaskTrainer<Head: TaskHead> {
                 break
             }
         }
-        progress?.finish()
         let kept = best!
+        progress?.update(String(format: "done: %d of %d epochs  best epoch %d  dev %@ %.4f  %.0fs", history.count, settings.epochs,
+                                kept.epoch, kept.score.primaryName, kept.score.primary, Date().timeIntervalSince(started)), force: true)
+        progress?.finish()
         for (parameter, value) in zip(allParameters, kept.values) { parameter.value = value }
-        if let run { try writePlot(run) }
+        if let run {
+            try writePlot(run)
+            run.markComplete()
+        }
         return TaskTrainingResult(bestEpoch: kept.epoch, bestScore: kept.score, history: history, epochsRun: history.count,
                                   seconds: Date().timeIntervalSince(started), stoppedEarly: stoppedEarly)
+    }
+
+    /// What a stop signal leaves: the best epoch's best.npz (or, before any epoch ended, the current model), the
+    /// folder still marked incomplete, and a message saying so.
+    private func stopped(by signal: Int32, epoch: Int, batch: Int, batches: Int, best: (epoch: Int, score: TaskScore)?) throws -> StopSignal.Stopped {
+        guard let run, let saveBest else {
+            return StopSignal.Stopped(signal: signal, message: "stopped in epoch \(epoch), batch \(batch) of \(batches); nothing was saved.")
+        }
+        let kept: String
+        if let best {
+            kept = String(format: "its best.npz is epoch %d's model (dev %@ %.4f)", best.epoch, best.score.primaryName, best.score.primary)
+        } else {
+            try saveBest(run.bestPath)
+            kept = "its best.npz is the model after batch \(batch) of epoch 1, before any dev score"
+        }
+        try run.markIncomplete("stopped by signal \(signal) in epoch \(epoch) of \(settings.epochs), batch \(batch) of \(batches); \(kept)")
+        return StopSignal.Stopped(signal: signal, message: "stopped in epoch \(epoch) of \(settings.epochs) (batch \(batch) of \(batches)); "
+            + "\(run.path) is marked incomplete (\(RunFolder.incompleteMarker)); \(kept). Fine-tuning cannot be resumed: run the "
+            + "command again with another --output to train fully.")
     }
 
     /// Batches of similar length in random order: shuffle, stable sort by length (ties stay shuffled), cut into

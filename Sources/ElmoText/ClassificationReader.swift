@@ -48,6 +48,7 @@ public struct ClassificationReader {
                            try resolve(textColumn, header: nil, path: path))
             }
             guard let layout, let columns else { preconditionFailure("layout is set before the first example") }
+            if columns.label == columns.text { throw DataError.sameColumn(path: path, column: columns.label) }
             guard fields.count == layout.columns else {
                 throw DataError.columnCountMismatch(path: path, line: lineNumber, found: fields.count,
                                                     expected: layout.columns, layoutLine: layout.line)

@@ -54,6 +54,15 @@ public struct ConllReader {
         }
     }
 
+    /// Whether most fields of a line are `word/TAG` pairs (a slash with text on both sides).
+    static func looksSlashTagged(_ fields: [Substring]) -> Bool {
+        let pairs = fields.filter { field in
+            guard let slash = field.lastIndex(of: "/") else { return false }
+            return slash != field.startIndex && field.index(after: slash) != field.endIndex
+        }
+        return fields.count >= 2 && pairs.count * 2 > fields.count
+    }
+
     private func readConll(_ lines: [String], path: String) throws -> [TaggedSentence] {
         var builder = SentenceBuilder()
         var layout: (columns: Int, line: Int, token: Int, tag: Int)?
@@ -75,6 +84,7 @@ public struct ConllReader {
             }
             guard let layout else { preconditionFailure("layout is set on the first token line") }
             guard fields.count == layout.columns else {
+                if Self.looksSlashTagged(fields) { throw DataError.looksSlashTagged(path: path, line: index + 1) }
                 throw DataError.columnCountMismatch(path: path, line: index + 1, found: fields.count,
                                                     expected: layout.columns, layoutLine: layout.line)
             }

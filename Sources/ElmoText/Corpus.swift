@@ -29,6 +29,10 @@ public struct Corpus {
                 return FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && !isDirectory.boolValue
             }
             guard !matches.isEmpty else {
+                var isDirectory: ObjCBool = false
+                if FileManager.default.fileExists(atPath: pattern, isDirectory: &isDirectory), isDirectory.boolValue {
+                    throw TextError.isFolder(pattern)
+                }
                 let isPattern = pattern.contains { "*?[".contains($0) }
                 throw isPattern ? TextError.noFilesMatch(pattern: pattern) : TextError.fileNotFound(pattern)
             }

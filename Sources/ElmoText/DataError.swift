@@ -3,6 +3,10 @@
 public enum DataError: Error, Equatable, CustomStringConvertible {
     /// The file could not be opened or read.
     case unreadableFile(path: String, reason: String)
+    /// The label and the text were given the same column.
+    case sameColumn(path: String, column: Int)
+    /// A file read as CoNLL columns holds `word/TAG` sentences (one per line).
+    case looksSlashTagged(path: String, line: Int)
     /// A line (counted from 1) is not valid UTF-8.
     case invalidUTF8(path: String, line: Int)
     /// The file holds no examples at all (empty, or only blank / comment lines).
@@ -43,6 +47,10 @@ public enum DataError: Error, Equatable, CustomStringConvertible {
 
     public var description: String {
         switch self {
+        case let .sameColumn(path, column):
+            return "\(path): the label and the text are both column \(column); give different --label-column and --text-column."
+        case let .looksSlashTagged(path, line):
+            return "\(path):\(line): this looks like word/TAG sentences (one per line), not CoNLL columns; pass --format slash."
         case let .unreadableFile(path, reason):
             return "\(path): cannot read the file (\(reason))."
         case let .invalidUTF8(path, line):

@@ -5,6 +5,10 @@ import Foundation
 /// A leading byte-order mark is dropped. Fine-tuning files are small (a few MB), so reading them whole is cheap.
 enum DataFile {
     static func readBytes(path: String) throws -> [UInt8] {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+            throw DataError.unreadableFile(path: path, reason: "it is a folder; give the data file inside it")
+        }
         do {
             return [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
         } catch {

@@ -34,9 +34,8 @@ public final class LineReader {
     public init(path: String, bufferSize: Int = 1 << 20) throws {
         precondition(bufferSize >= 2, "LineReader bufferSize must be at least 2, but is \(bufferSize).")
         var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else {
-            throw TextError.fileNotFound(path)
-        }
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { throw TextError.fileNotFound(path) }
+        if isDirectory.boolValue { throw TextError.isFolder(path) }
         guard let handle = gzopen(path, "rb") else { throw TextError.readFailed(path: path, reason: TextError.systemMessage()) }
         gzbuffer(handle, UInt32(min(max(bufferSize, 8192), 1 << 20)))
         self.path = path
@@ -51,8 +50,13 @@ public final class LineReader {
 
     /// The next line without its line end, or nil at the end of the file.
     public func nextLine() throws -> String? {
-        guard let range = try nextLineRange() else { return nil }
+        guard var range = try nextLineRange() else { return nil }
         lineNumber += 1
+        // A UTF-8 byte-order mark (Windows editors write one) is not text: left in, it would be part of the first token.
+        if lineNumber == 1, range.count >= 3, buffer[range.lowerBound] == 0xEF, buffer[range.lowerBound + 1] == 0xBB,
+           buffer[range.lowerBound + 2] == 0xBF {
+            range = (range.lowerBound + 3)..<range.upperBound
+        }
         guard let line = String(validating: UnsafeBufferPointer(rebasing: buffer[range]), as: UTF8.self) else {
             throw TextError.invalidUTF8(path: path, line: lineNumber)
         }
@@ -120,11 +124,15 @@ public final class LineReader {
                 end += got
                 return
             }
+            var zlibError: Int32 = 0
             if got == 0 {
+                // zlib reports a gzip stream cut short (Z_BUF_ERROR, "unexpected end of file") only through gzerror,
+                // and still returns the bytes before the cut: without this check the rest would be silently missing.
+                _ = gzerror(file, &zlibError)
+                if zlibError == Z_BUF_ERROR { throw TextError.truncatedGzip(path) }
                 reachedEndOfFile = true
                 return
             }
-            var zlibError: Int32 = 0
             let message = gzerror(file, &zlibError).map { String(cString: $0) } ?? "read error"
             if zlibError != Z_ERRNO || errno != EINTR {
                 throw TextError.readFailed(path: path, reason: zlibError == Z_ERRNO ? TextError.systemMessage() : message)

@@ -6,6 +6,10 @@ import Foundation
 public enum TextError: Error, CustomStringConvertible, Equatable {
     /// The file does not exist (or is not a regular file).
     case fileNotFound(String)
+    /// A folder was given where a file is needed.
+    case isFolder(String)
+    /// A gzip file ends before its stream does (an interrupted download or copy).
+    case truncatedGzip(String)
     /// A glob pattern (or plain path) matched no regular file.
     case noFilesMatch(pattern: String)
     /// The bytes of the 1-based line `line` are not valid UTF-8.
@@ -25,6 +29,10 @@ public enum TextError: Error, CustomStringConvertible, Equatable {
         switch self {
         case let .fileNotFound(path):
             return "File not found: \(path). Check the path (relative paths are taken from the current folder)."
+        case let .isFolder(path):
+            return "\(path) is a folder, not a text file. Give the files in it, e.g. '\((path as NSString).appendingPathComponent("*.txt"))' (quoted)."
+        case let .truncatedGzip(path):
+            return "\(path): the gzip data ends early (the file is truncated, e.g. an interrupted download or copy). Get the whole file again; `gzip -t` checks it."
         case let .noFilesMatch(pattern):
             return "No file matches \"\(pattern)\". Check the path or glob pattern (quote it so the shell does not expand it)."
         case let .invalidUTF8(path, line):
@@ -40,7 +48,7 @@ public enum TextError: Error, CustomStringConvertible, Equatable {
             return "\(path): cannot write: \(reason). Check the folder exists, is writable and the disk has room."
         case let .tooFewPairs(pairs, batchSize, files):
             return "\(files.joined(separator: ", ")): only \(pairs) training pairs for a batch of \(batchSize) rows. "
-                + "Use a smaller batch size or more text."
+                + "Lower the config key batch_size, or give more text."
         }
     }
 

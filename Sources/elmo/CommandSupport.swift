@@ -1,5 +1,6 @@
 import ArgumentParser
 import ElmoBiLM
+import ElmoEmbeddings
 import ElmoTensor
 import Foundation
 
@@ -11,9 +12,25 @@ func reportingErrors<T>(_ body: () throws -> T) throws -> T {
         throw error
     } catch let error as ValidationError {
         throw error
+    } catch let stop as StopSignal.Stopped {
+        FileHandle.standardError.write(Data("\(stop)\n".utf8))
+        throw ExitCode(stop.exitCode)
     } catch {
         FileHandle.standardError.write(Data("Error: \(error)\n".utf8))
         throw ExitCode.failure
+    }
+}
+
+/// A refusal found while running a command (after argument parsing): printed as one `Error:` line, without usage.
+struct CommandError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Warns on stderr when the model or checkpoint `path` comes from a run marked incomplete (killed or stopped early).
+func warnIfIncomplete(_ path: String) {
+    if let warning = RunFolder.incompleteWarning(for: path) {
+        FileHandle.standardError.write(Data("Warning: \(warning)\n".utf8))
     }
 }
 
@@ -26,7 +43,10 @@ func printJSON(_ object: Any) {
 
 /// `--threads`: the thread budget (default: all cores, at most 8).
 struct ThreadOptions: ParsableArguments {
-    @Option(help: "Threads for matrix products (default: the number of cores, at most 8).")
+    static let maximum = 256
+
+    // `.unconditional`: `--threads -1` is a value to refuse with the range, not a missing value.
+    @Option(parsing: .unconditional, help: "Threads for matrix products, 1 to \(ThreadOptions.maximum) (default: the number of cores, at most 8).")
     var threads: Int?
 
     var count: Int { threads ?? min(ProcessInfo.processInfo.activeProcessorCount, 8) }
@@ -34,7 +54,20 @@ struct ThreadOptions: ParsableArguments {
     func apply() { BLAS.setThreads(count) }
 
     func validate() throws {
-        if let t = threads, t < 1 { throw ValidationError("--threads must be at least 1, not \(t).") }
+        if let t = threads, !(1...Self.maximum).contains(t) {
+            throw ValidationError("--threads must be between 1 and \(Self.maximum), not \(t).")
+        }
+    }
+}
+
+/// `--max-length` of the commands that run a model over input sentences: longer lines are refused naming them,
+/// so one huge line cannot take all memory.
+struct MaxLengthOption: ParsableArguments {
+    @Option(help: "Longest sentence accepted, in tokens; a longer line is an error naming it (memory grows with the length).")
+    var maxLength = EmbedSettings.defaultMaxLength
+
+    func validate() throws {
+        if maxLength < 1 { throw ValidationError("--max-length must be at least 1, not \(maxLength).") }
     }
 }
 

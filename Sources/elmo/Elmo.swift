@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 
 /// The `elmo` command line: pre-train, inspect and use ELMo-style biLMs.
 @main
@@ -13,4 +14,12 @@ struct Elmo: ParsableCommand {
                       PredictCommand.self, EvaluateCommand.self, VisualizeCommand.self, NeighborsCommand.self,
                       ReportCommand.self]
     )
+
+    static func main() {
+        if let hint = MisspellingHint.message(for: Array(CommandLine.arguments.dropFirst())) {
+            FileHandle.standardError.write(Data("Error: \(hint)\n".utf8))
+            Foundation.exit(ExitCode.validationFailure.rawValue)
+        }
+        main(nil)
+    }
 }

@@ -40,8 +40,10 @@ struct EmbedCommand: ParsableCommand {
     @Flag(help: "Compress the datasets (HDF5: gzip + shuffle; npz: deflate level 6).")
     var compress = false
 
-    @Flag(help: "Skip empty lines, recording their line numbers in the output, instead of failing.")
+    @Flag(help: "Skip empty lines, recording their 0-based line numbers (the keys they would have had) in the output's `skipped_lines`, instead of failing.")
     var skipEmpty = false
+
+    @OptionGroup var maxLength: MaxLengthOption
 
     @Flag(help: "Replace --output if it exists.")
     var overwrite = false
@@ -58,8 +60,10 @@ struct EmbedCommand: ParsableCommand {
             settings.batchSize = batch.batchSize
             settings.compress = compress
             settings.skipEmpty = skipEmpty
+            settings.maxLength = maxLength.maxLength
             settings.overwrite = overwrite
             try EmbeddingExporter.checkOutput(output, overwrite: overwrite)
+            warnIfIncomplete(checkpoint)
             let embedder = try ContextualEmbedder(checkpoint: checkpoint)
             let summary = try EmbeddingExporter(embedder: embedder, settings: settings).run(progress: ProgressLine(every: 1))
             let size = ((try? FileManager.default.attributesOfItem(atPath: output)[.size]) as? NSNumber)?.intValue ?? 0

@@ -1,4 +1,5 @@
 import ArgumentParser
+import ElmoBiLM
 import ElmoTasks
 import Foundation
 
@@ -34,6 +35,7 @@ struct EvaluateCommand: ParsableCommand {
         threads.apply()
         try reportingErrors {
             let kind = try TaskCheckpoint.kind(of: model)
+            warnIfIncomplete(model)
             switch kind {
             case ClassifierModel.kind:
                 let classifier = try ClassifierModel.load(model)

@@ -49,6 +49,7 @@ struct FinetuneClassifierCommand: ParsableCommand {
 
     func run() throws {
         threads.apply()
+        StopSignal.install()
         try reportingErrors {
             var settings = ClassifierFinetuneSettings(checkpoint: files.checkpoint, trainFile: files.train, devFile: files.dev, output: files.output)
             settings.mode = training.mode

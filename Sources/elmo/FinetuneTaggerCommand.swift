@@ -86,6 +86,7 @@ struct FinetuneTaggerCommand: ParsableCommand {
 
     func run() throws {
         threads.apply()
+        StopSignal.install()
         try reportingErrors {
             var settings = TaggerFinetuneSettings(checkpoint: files.checkpoint, trainPath: files.train, devPath: files.dev, output: files.output)
             settings.mode = training.mode

@@ -25,7 +25,9 @@ struct GenerateCommand: ParsableCommand {
     var seed: UInt64 = 1
 
     func validate() throws {
-        if temperature < 0 { throw ValidationError("--temperature must be 0 or more, not \(temperature).") }
+        if !(temperature >= 0 && temperature.isFinite) {
+            throw ValidationError("--temperature must be a finite number, 0 or more, not \(temperature).")
+        }
         if let k = topK, k < 1 { throw ValidationError("--top-k must be at least 1, not \(k).") }
         if maxTokens < 1 { throw ValidationError("--max-tokens must be at least 1, not \(maxTokens).") }
     }

@@ -19,6 +19,10 @@ struct InspectCommand: ParsableCommand {
             let reader = try NpzReader(path: file)
             var uncompressed = 0
             for member in reader.memberNames { uncompressed += try reader.bytes(member).count }  // reads and CRC-checks each
+            if reader.contains("task.json") && !reader.contains("trainer.json") {
+                try inspectTaskModel(file: file, reader: reader, uncompressed: uncompressed)
+                return
+            }
             let contents = try BiLMCheckpoint.load(file)
             let model = contents.model
             let components: [(String, Int)] = [
@@ -66,5 +70,35 @@ struct InspectCommand: ParsableCommand {
             let options = model.options
             print("config      char_cnn filters \(options.char_cnn.filters), highway \(options.char_cnn.n_highway), lstm \(options.lstm.n_layers) x (cell \(options.lstm.dim), projection \(options.lstm.projection_dim)), dropout \(options.dropout)")
         }
+    }
+
+    /// A fine-tuned task model: its kind, labels, mode, biLM and head, from `task.json`.
+    private func inspectTaskModel(file: String, reader: NpzReader, uncompressed: Int) throws {
+        let manifest = (try? JSONSerialization.jsonObject(with: Data(try reader.bytes("task.json")))) as? [String: Any] ?? [:]
+        let size = ((try? FileManager.default.attributesOfItem(atPath: file)[.size]) as? NSNumber)?.intValue ?? 0
+        var parameters = 0
+        for member in reader.memberNames where member.hasSuffix(".npy") { parameters += (try? reader.tensor(String(member.dropLast(4))).count) ?? 0 }
+        let labels = manifest["labels"] as? [String] ?? []
+        let bilm = (manifest["bilm"] as? [String: Any])?["path"] as? String
+        var summary: [String: Any] = [
+            "file": file, "format": manifest["format"] ?? "?", "version": manifest["version"] ?? 0, "kind": manifest["kind"] ?? "?",
+            "mode": manifest["mode"] ?? "?", "labels": labels, "parameters": parameters, "size_bytes": size,
+            "uncompressed_bytes": uncompressed, "crc": "verified", "members": reader.memberNames.count,
+        ]
+        if let bilm { summary["bilm"] = bilm }
+        if let options = manifest["options"] { summary["options"] = options }
+        if let warning = RunFolder.incompleteWarning(for: file) { summary["incomplete"] = warning }
+        if json {
+            printJSON(summary)
+            return
+        }
+        print("task model  \(file)")
+        print("format      \(summary["format"]!) v\(summary["version"]!), \(reader.memberNames.count) members, CRC verified")
+        print("size        \(size) bytes on disk, \(uncompressed) uncompressed")
+        print("kind        \(summary["kind"]!) (\(summary["mode"]!) biLM); use it with `elmo predict --model` and `elmo evaluate --model`")
+        print("labels      \(labels.count): \(labels.prefix(20).joined(separator: " "))\(labels.count > 20 ? " …" : "")")
+        print("parameters  \(parameters) (stored)")
+        print("biLM        \(bilm ?? "none (trained from scratch)")")
+        if let warning = summary["incomplete"] { print("incomplete  \(warning)") }
     }
 }

@@ -45,6 +45,8 @@ struct PerplexityCommand: ParsableCommand {
         defer { try? FileManager.default.removeItem(atPath: scratch) }
         let streams = try PerplexityEvaluator.streams(file: file, vocabulary: contents.vocabulary, model: contents.model,
                                                       scratchDirectory: scratch)
-        return try PerplexityEvaluator.evaluate(model: contents.model, streams: streams)
+        // About ten progress lines in a log file (a terminal gets one line updated in place).
+        return try PerplexityEvaluator.evaluate(model: contents.model, streams: streams,
+                                                progress: ProgressLine(every: max(1, streams.stepCount / 10)))
     }
 }

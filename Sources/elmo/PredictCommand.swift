@@ -1,4 +1,6 @@
 import ArgumentParser
+import ElmoBiLM
+import ElmoEmbeddings
 import ElmoTasks
 import ElmoText
 import Foundation
@@ -25,12 +27,15 @@ struct PredictCommand: ParsableCommand {
 
     @OptionGroup var batch: BatchSizeOption
 
+    @OptionGroup var maxLength: MaxLengthOption
+
     @OptionGroup var threads: ThreadOptions
 
     func run() throws {
         threads.apply()
         try reportingErrors {
             let kind = try TaskCheckpoint.kind(of: model)
+            warnIfIncomplete(model)
             switch kind {
             case ClassifierModel.kind:
                 let classifier = try ClassifierModel.load(model)
@@ -66,6 +71,9 @@ struct PredictCommand: ParsableCommand {
         return try lines.enumerated().map { index, line in
             let tokens = line.split(whereSeparator: \.isWhitespace).map(String.init)
             guard !tokens.isEmpty else { throw DataError.emptyText(path: name, line: index + 1) }
+            if tokens.count > maxLength.maxLength {
+                throw EmbedError.lineTooLong(path: name, line: index + 1, tokens: tokens.count, limit: maxLength.maxLength)
+            }
             return tokens
         }
     }

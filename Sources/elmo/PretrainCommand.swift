@@ -72,20 +72,26 @@ struct PretrainCommand: ParsableCommand {
     @Option(help: "With --init-from: softmax rows of new words start from the char-cnn encoding of the word (mapped into softmax space) or the mean of the old rows.")
     var newWordInit: NewRowInitialisation = .charCNN
 
+    @Flag(help: "Ignore config keys ELMoKit does not use (e.g. of a bilm-tf options.json) instead of refusing them.")
+    var allowUnknownKeys = false
+
     func validate() throws {
         if train.isEmpty { throw ValidationError("Give at least one --train file.") }
         if config == nil && initFrom == nil { throw ValidationError("Give --config (e.g. Pretrain/tiny.json), or --init-from to start from a checkpoint.") }
         if initFrom == nil && vocabMode != nil { throw ValidationError("--vocab-mode needs --init-from (a new model's vocabulary comes from --vocab or the training text).") }
         if let e = epochs, e < 1 { throw ValidationError("--epochs must be at least 1, not \(e).") }
         if let m = maxTokens, m < 1 { throw ValidationError("--max-tokens must be at least 1, not \(m).") }
+        if let m = maxVocab, m < 3 { throw ValidationError("--max-vocab must be at least 3 (<S>, </S> and <UNK>), not \(m).") }
         for (name, value) in [("--checkpoint-every", checkpointEvery), ("--log-every", logEvery), ("--keep", keep)] where value < 1 {
             throw ValidationError("\(name) must be at least 1, not \(value).")
         }
     }
 
     func run() throws {
+        StopSignal.install()
         try reportingErrors {
-            let options = try config.map { try BiLMOptions.load(path: $0) } ?? BiLMCheckpoint.load(initFrom!).model.options
+            let options = try config.map { try BiLMOptions.load(path: $0, allowUnknownKeys: allowUnknownKeys) }
+                ?? BiLMCheckpoint.load(initFrom!).model.options
             var settings = PretrainSettings(options: options, trainPatterns: train, outputFolder: output)
             settings.validFile = valid
             settings.vocabularyFile = vocab

@@ -1,5 +1,6 @@
 import ArgumentParser
 import ElmoText
+import Foundation
 
 struct VocabCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -31,6 +32,16 @@ struct VocabCommand: ParsableCommand {
         func run() throws {
             try reportingErrors {
                 let corpus = try Corpus(patterns: files)
+                var isFolder: ObjCBool = false
+                if FileManager.default.fileExists(atPath: output, isDirectory: &isFolder) {
+                    if isFolder.boolValue {
+                        throw CommandError("--output \(output) is a folder; give the vocabulary file to write, e.g. \((output as NSString).appendingPathComponent("vocab.txt")).")
+                    }
+                    let target = URL(fileURLWithPath: output).resolvingSymlinksInPath().path
+                    if let input = corpus.files.first(where: { URL(fileURLWithPath: $0).resolvingSymlinksInPath().path == target }) {
+                        throw CommandError("--output \(output) is also an input file (\(input)); writing the vocabulary would replace your text. Choose another --output.")
+                    }
+                }
                 let vocabulary = try Vocabulary.build(files: corpus.files, minCount: minCount, maxSize: maxSize)
                 try vocabulary.write(to: output)
                 print("wrote \(vocabulary.count) entries to \(output)")

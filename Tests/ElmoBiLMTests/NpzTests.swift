@@ -100,6 +100,29 @@ final class NpzTests: XCTestCase {
         }
     }
 
+    /// Found by Fuzz/fuzz-npz: a member whose central-directory size runs past the end of the file freed its buffer
+    /// twice (once before throwing, once in deinit), a crash instead of this error.
+    func testMemberLongerThanTheFileIsRefusedWithoutADoubleFree() throws {
+        let folder = try makeNpzTestFolder(self)
+        let path = "\(folder)/long-member.npz"
+        let writer = try NpzWriter(path: path)
+        try writer.add("weights", tensor: ramp([16]))
+        try writer.add("bias", tensor: ramp([8]))
+        try writer.finish()
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+        let signature: [UInt8] = [0x50, 0x4B, 0x01, 0x02]
+        let entries = (0...(bytes.count - 4)).filter { Array(bytes[$0..<($0 + 4)]) == signature }
+        let last = try XCTUnwrap(entries.last, "central directory entries")
+        for k in 0..<4 { bytes[last + 20 + k] = [0x00, 0x00, 0x10, 0x00][k] }  // compressed size 1 MiB
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        let reader = try NpzReader(path: path)
+        XCTAssertThrowsError(try reader.tensor("bias")) { error in
+            guard case CheckpointError.corruptMember(path, "bias.npy", let reason) = error else { return XCTFail("got \(error)") }
+            XCTAssertTrue(reason.contains("ends early"), reason)
+        }
+        XCTAssertEqual(try reader.tensor("weights"), ramp([16]))
+    }
+
     func testTruncatedAndForeignFilesAreRefused() throws {
         let folder = try makeNpzTestFolder(self)
         let path = "\(folder)/full.npz"

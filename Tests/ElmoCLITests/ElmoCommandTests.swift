@@ -148,7 +148,7 @@ final class ElmoCommandTests: XCTestCase {
                         in: folder)
         }
         assertCleanError(try pretrain("bad.json", fixture.path("a.txt")), ["bad.json", "'dropout'", "1.5", "[0, 1)"])
-        assertCleanError(try pretrain("layers.json", fixture.path("a.txt")), ["layers.json", "'lstm.n_layers'", ">= 1"])
+        assertCleanError(try pretrain("layers.json", fixture.path("a.txt")), ["layers.json", "'lstm.n_layers'", "[1, 32]"])
         assertCleanError(try pretrain("missing.json", fixture.path("a.txt")), ["missing.json", "'batch_size'", "is missing"])
         assertCleanError(try pretrain("nonexistent.json", fixture.path("a.txt")), ["nonexistent.json"])
         assertCleanError(try pretrain("tiny.json", "bad.txt"), ["bad.txt:2", "not valid UTF-8"])

@@ -39,7 +39,7 @@ final class KillDuringSaveTests: XCTestCase {
         // What a reader sees: `latest` names a complete checkpoint; every visible .npz passes the CRC check.
         let names = try FileManager.default.contentsOfDirectory(atPath: path("run"))
         let visible = names.filter { !$0.hasPrefix(".") }
-        let allowed = ["latest", "metrics.jsonl", "options.json", "vocab.txt"]
+        let allowed = ["latest", "metrics.jsonl", "options.json", "vocab.txt", "INCOMPLETE"]
         for name in visible where !allowed.contains(name) {
             XCTAssertTrue(name.hasPrefix("checkpoint-") && name.hasSuffix(".npz"), "unexpected visible file \(name)")
             let inspect = try runElmo(["inspect", "run/\(name)"], in: folder)

@@ -48,7 +48,7 @@ final class WeightsCommandTests: XCTestCase {
         assertCleanError(try runElmo(["score", "--checkpoint", checkpoint, "valid.txt"], in: folder),
                          ["has no softmax", "elmo score", "--softmax-weights"])
         assertCleanError(try runElmo(["score", "--checkpoint", "task", "valid.txt"], in: folder),
-                         ["is a task model", "elmo finetune", "pass the biLM the task model was fine-tuned from"])
+                         ["is a fine-tuned task model", "elmo finetune", "pass the biLM the task model was fine-tuned from"])
     }
 
     func testExportWritesBilmTfFilesAndRefusesToOverwrite() throws {

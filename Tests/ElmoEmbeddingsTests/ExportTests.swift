@@ -114,7 +114,7 @@ final class ExportTests: XCTestCase {
         var settings = EmbedSettings(input: input, output: path("b.hdf5"))
         settings.skipEmpty = true
         let summary = try EmbeddingExporter(embedder: embedder, settings: settings).run()
-        XCTAssertEqual(summary.skippedLines, [2])
+        XCTAssertEqual(summary.skippedLines, [1], "0-based, as the keys")
         let reader = try HDF5Reader(path: settings.output)
         XCTAssertEqual(Set(reader.datasetNames), ["0", "2", "sentence_to_index"], "keys stay line numbers")
         reader.close()
@@ -137,6 +137,36 @@ final class ExportTests: XCTestCase {
         XCTAssertThrowsError(try EmbeddingExporter.checkOutput(path("missing/dir/out.hdf5"), overwrite: false)) {
             XCTAssertTrue("\($0)".contains("does not exist"), "\($0)")
         }
+    }
+
+    /// Issue 15: `--overwrite` replaced a folder given as --output, and everything in it.
+    func testAFolderAsOutputIsRefusedEvenWithOverwrite() throws {
+        let folderOutput = path("results")
+        try FileManager.default.createDirectory(atPath: folderOutput, withIntermediateDirectories: true)
+        let kept = try write("results/keep.txt", [1])
+        for overwrite in [false, true] {
+            XCTAssertThrowsError(try EmbeddingExporter.checkOutput(folderOutput, overwrite: overwrite)) {
+                XCTAssertEqual($0 as? EmbedError, .outputIsFolder(folderOutput))
+                XCTAssertTrue("\($0)".contains("is a folder"), "\($0)")
+            }
+        }
+        XCTAssertTrue(FileManager.default.fileExists(atPath: kept))
+    }
+
+    /// Issue 15: one very long line took gigabytes; past --max-length it is refused naming the line, before any work.
+    func testALineLongerThanMaxLengthIsRefusedNamingIt() throws {
+        let embedder = try makeEmbedder()
+        let long = Array(repeating: "cat", count: 30).joined(separator: " ")
+        let input = try write("in.txt", Array("the cat\n\(long)\nsat\n".utf8))
+        var settings = EmbedSettings(input: input, output: path("o.hdf5"))
+        settings.maxLength = 29
+        XCTAssertThrowsError(try EmbeddingExporter(embedder: embedder, settings: settings).run()) {
+            XCTAssertEqual($0 as? EmbedError, .lineTooLong(path: input, line: 2, tokens: 30, limit: 29))
+            XCTAssertTrue("\($0)".contains("--max-length"), "\($0)")
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: settings.output))
+        settings.maxLength = 30
+        XCTAssertEqual(try EmbeddingExporter(embedder: embedder, settings: settings).run().sentences, 3)
     }
 
     func testCheckpointOfNewerFormatVersionIsRefusedNamingBothVersions() throws {

@@ -76,7 +76,9 @@ final class ClassifierBadInputTests: XCTestCase {
         let s = settings(train: train)
         _ = try ClassifierFinetuning.run(s)
         let model = (s.output as NSString).appendingPathComponent("best.npz")
-        assertThrowsMentioning([model, "is a task model", "a biLM checkpoint", "fine-tuned from"]) { try BiLMCheckpoint.load(model) }
+        assertThrowsMentioning([model, "is a fine-tuned task model", "a biLM checkpoint", "fine-tuned from", "elmo predict --model"]) {
+            try BiLMCheckpoint.load(model)
+        }
     }
 
     func testChangedOrMissingBiLMIsRefused() throws {

@@ -57,14 +57,8 @@ final class LineReaderTests: XCTestCase {
         let dir = try makeTemporaryDirectory(self)
         let text = "first line\n두 번째 줄\n\nlast"
         let plain = try writeFile(dir, "corpus.txt", text)
-        let gzip = Process()
-        gzip.executableURL = URL(fileURLWithPath: "/bin/gzip")
-        gzip.arguments = ["-k", plain]
-        try gzip.run()
-        gzip.waitUntilExit()
-        XCTAssertEqual(gzip.terminationStatus, 0)
         var lines: [String] = []
-        try LineReader(path: plain + ".gz").forEachLine { line, _ in lines.append(line) }
+        try LineReader(path: try gzipFile(plain)).forEachLine { line, _ in lines.append(line) }
         XCTAssertEqual(lines, ["first line", "두 번째 줄", "", "last"])
     }
 
@@ -72,6 +66,38 @@ final class LineReaderTests: XCTestCase {
         let dir = try makeTemporaryDirectory(self)
         let missing = (dir as NSString).appendingPathComponent("missing.txt")
         XCTAssertThrowsError(try LineReader(path: missing)) { XCTAssertEqual($0 as? TextError, .fileNotFound(missing)) }
-        XCTAssertThrowsError(try LineReader(path: dir)) { XCTAssertEqual($0 as? TextError, .fileNotFound(dir)) }
+        XCTAssertThrowsError(try LineReader(path: dir)) {
+            XCTAssertEqual($0 as? TextError, .isFolder(dir), "a folder is not reported as a missing file")
+            XCTAssertTrue("\($0)".contains("is a folder"), "\($0)")
+        }
+    }
+
+    /// Issue 15: a gzip file cut short was read up to the cut and accepted; now it is an error naming the file.
+    func testTruncatedGzipIsAnErrorNamingTheFile() throws {
+        let dir = try makeTemporaryDirectory(self)
+        let text = (0..<2000).map { "line \($0) of a corpus with some words in it" }.joined(separator: "\n") + "\n"
+        let plain = try writeFile(dir, "corpus.txt", text)
+        let whole = try Data(contentsOf: URL(fileURLWithPath: try gzipFile(plain)))
+        let cut = try writeFile(dir, "cut.txt.gz", bytes: Array(whole.prefix(whole.count / 2)))
+        var count = 0
+        XCTAssertThrowsError(try LineReader(path: cut).forEachLine { _, _ in count += 1 }) {
+            XCTAssertEqual($0 as? TextError, .truncatedGzip(cut))
+            XCTAssertTrue("\($0)".contains("truncated"), "\($0)")
+        }
+        XCTAssertLessThan(count, 2000)
+        var all = 0
+        try LineReader(path: plain + ".gz").forEachLine { _, _ in all += 1 }
+        XCTAssertEqual(all, 2000, "the whole file still reads")
+    }
+
+    /// Issue 15: a UTF-8 byte-order mark stayed in the first token.
+    func testByteOrderMarkAtTheStartIsDropped() throws {
+        let dir = try makeTemporaryDirectory(self)
+        let path = try writeFile(dir, "bom.txt", bytes: [0xEF, 0xBB, 0xBF] + Array("the cat\n\u{FEFF}kept\n".utf8))
+        for bufferSize in [2, 3, 1 << 20] {
+            XCTAssertEqual(try lines(path, bufferSize: bufferSize), ["the cat", "\u{FEFF}kept"],
+                           "only the mark at the file start is dropped (bufferSize \(bufferSize))")
+        }
+        XCTAssertEqual(Corpus.tokens(of: try lines(path, bufferSize: 8)[0]), ["the", "cat"])
     }
 }

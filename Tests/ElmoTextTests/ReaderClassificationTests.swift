@@ -36,6 +36,13 @@ final class ReaderClassificationTests: XCTestCase {
                      mentions: ["\(path):3"])
     }
 
+    /// Issue 15: the same column for label and text gave a 6.7 KB error listing every text as a label.
+    func testSameColumnForLabelAndTextIsAShortError() throws {
+        let path = try temporaryFile("pos\tgood\nneg\tbad\n")
+        assertThrows(try ClassificationReader(labelColumn: "1", textColumn: "1").read(path: path), .sameColumn(path: path, column: 1),
+                     mentions: [path, "--label-column"])
+    }
+
     func testTabInsideTextIsAnErrorNotASilentCut() throws {
         let path = try temporaryFile("pos\tgood\nneg\tbad\tand worse\n")
         assertThrows(try ClassificationReader().read(path: path),

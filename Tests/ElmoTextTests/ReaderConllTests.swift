@@ -38,6 +38,12 @@ final class ReaderConllTests: XCTestCase {
                      mentions: ["\(path):2"])
     }
 
+    /// Issue 15: a word/TAG file read as CoNLL said only "7 columns, but line 1 has 26".
+    func testSlashTaggedSentencesReadAsConllSuggestFormatSlash() throws {
+        let path = try temporaryFile("The/DT cat/NN sat/VBD on/IN the/DT mat/NN ./.\nA/DT dog/NN ran/VBD ./.\n")
+        assertThrows(try ConllReader().read(path: path), .looksSlashTagged(path: path, line: 2), mentions: ["\(path):2", "--format slash"])
+    }
+
     func testConllTagColumnOutOfRange() throws {
         let path = try temporaryFile("\nEU B-ORG\n")
         assertThrows(try ConllReader(tagColumn: 3).read(path: path),

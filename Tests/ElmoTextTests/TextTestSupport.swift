@@ -21,3 +21,14 @@ func writeFile(_ directory: String, _ name: String, bytes: [UInt8]) throws -> St
 func writeFile(_ directory: String, _ name: String, _ text: String) throws -> String {
     try writeFile(directory, name, bytes: Array(text.utf8))
 }
+
+/// Compresses `path` with gzip(1) into `path.gz` (the original is kept) and returns the new path.
+func gzipFile(_ path: String) throws -> String {
+    let gzip = Process()
+    gzip.executableURL = URL(fileURLWithPath: "/bin/gzip")
+    gzip.arguments = ["-k", "-f", path]
+    try gzip.run()
+    gzip.waitUntilExit()
+    XCTAssertEqual(gzip.terminationStatus, 0, "gzip \(path)")
+    return path + ".gz"
+}

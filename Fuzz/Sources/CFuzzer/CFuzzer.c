@@ -1,0 +1,1 @@
+// The declarations are in include/CFuzzer.h; the definitions come from libFuzzer.

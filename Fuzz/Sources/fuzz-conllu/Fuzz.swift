@@ -1,0 +1,17 @@
+import ElmoText
+import FuzzSupport
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzz(_ input: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
+    guard let data = input else { return 0 }
+    let path = FuzzInput.file(data, size, name: "data.conllu")
+    _ = try? ConllReader(format: .conllu).read(path: path)
+    _ = try? ConllReader(format: .conllu, useXPOS: true).read(path: path)
+    return 0
+}
+
+/// Entry point: SwiftPM links `main` to `<module>_main`.
+@_cdecl("fuzz_conllu_main")
+public func fuzzMain(_ argc: Int32, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>) -> Int32 {
+    runFuzzer(argc, argv, fuzz)
+}

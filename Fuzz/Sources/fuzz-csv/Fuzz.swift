@@ -1,0 +1,16 @@
+import ElmoText
+import FuzzSupport
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzz(_ input: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
+    guard let data = input else { return 0 }
+    let path = FuzzInput.file(data, size, name: "data.csv")
+    _ = try? CSVClassificationReader.read(path: path)
+    return 0
+}
+
+/// Entry point: SwiftPM links `main` to `<module>_main`.
+@_cdecl("fuzz_csv_main")
+public func fuzzMain(_ argc: Int32, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>) -> Int32 {
+    runFuzzer(argc, argv, fuzz)
+}

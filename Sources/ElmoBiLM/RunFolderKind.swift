@@ -1,0 +1,14 @@
+import Foundation
+
+extension RunFolder {
+    /// Files a pre-training run writes before its first checkpoint (a run killed that early is started afresh).
+    static let pretrainFiles: Set<String> = ["options.json", "vocab.txt", "metrics.jsonl", "learning-curve.svg", incompleteMarker]
+
+    /// Refuses to start a pre-training run in a folder that holds anything else (a task model's best.npz, data, …):
+    /// starting a run there would replace files that are not ours. Hidden files (locks, temporary files) are ignored.
+    public func requirePretrainFolder() throws {
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).filter { !$0.hasPrefix(".") }
+        let foreign = names.filter { !Self.pretrainFiles.contains($0) }.sorted()
+        if !foreign.isEmpty { throw PretrainError.foreignFolder(folder: path, files: foreign) }
+    }
+}
