@@ -72,6 +72,8 @@ public struct ClassifierFinetuneSettings {
     public var options = ClassifierOptions()
     public var training = TaskTrainingSettings()
     public var unknownLabels: UnknownLabelPolicy = .error
+    /// Longest training or dev example accepted, in tokens.
+    public var maxLength = SentenceLengthLimit.defaultTokens
 
     public init(checkpoint: String, trainFile: String, devFile: String, output: String) {
         self.checkpoint = checkpoint
@@ -89,9 +91,11 @@ public enum ClassifierFinetuning {
         try settings.options.validate()
         let data = settings.options.data
         let train = try data.read(path: settings.trainFile)
+        try SentenceLengthLimit.check(train, path: settings.trainFile, limit: settings.maxLength, tokens: \.tokens.count, line: \.line)
         let labels = Set(train.map(\.label)).sorted()
         guard labels.count >= 2 else { throw TaskError.tooFewLabels(path: settings.trainFile, labels: labels) }
         let dev = try data.read(path: settings.devFile)
+        try SentenceLengthLimit.check(dev, path: settings.devFile, limit: settings.maxLength, tokens: \.tokens.count, line: \.line)
         if let warning = try ClassificationDataSettings.checkLabels(dev, known: labels, path: settings.devFile,
                                                                     policy: settings.unknownLabels) {
             warn(warning)

@@ -12,6 +12,8 @@ public struct TaggerFinetuneSettings {
     public var mode: TaskFeatures.Mode = .frozen
     /// Concatenate a task encoder trained from scratch to the biLM's layers (`TaskFeatures.taskEncoder`).
     public var taskEncoder = true
+    /// Longest training or dev sentence accepted, in tokens.
+    public var maxLength = SentenceLengthLimit.defaultTokens
     /// Head options; `scheme` and `metric` are filled in by `run` (see `scheme`, `metric`).
     public var options = TaggerOptions()
     /// The tags' chunk scheme; nil: detected from the training tags (`TaggerDataSettings.detectScheme`).
@@ -52,6 +54,7 @@ public enum TaggerFinetuning {
         var notes: [String] = []
         let data = options.data
         var train = try data.read(path: settings.trainPath)
+        try SentenceLengthLimit.check(train, path: settings.trainPath, limit: settings.maxLength, tokens: \.tokens.count, line: \.line)
         if let limit = settings.maxTrainSentences, limit < train.count {
             guard limit >= 1 else { throw TaskError.invalidOption(name: "max-train-sentences", value: "\(limit)", reason: "must be at least 1.") }
             train = Array(train.prefix(limit))
@@ -67,6 +70,7 @@ public enum TaggerFinetuning {
                          ?? "plain tags (no chunk scheme)")
         }
         let dev = try data.read(path: settings.devPath, scheme: options.scheme)
+        try SentenceLengthLimit.check(dev, path: settings.devPath, limit: settings.maxLength, tokens: \.tokens.count, line: \.line)
         options.metric = settings.metric ?? (options.scheme == nil ? .accuracy : .f1)
         if options.metric == .f1 && options.scheme == nil {
             throw TaggerError.spanMetricWithoutScheme(path: settings.trainPath, example: train.lazy.flatMap(\.tags).first { $0 != "O" } ?? "O")
