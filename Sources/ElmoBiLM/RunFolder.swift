@@ -55,9 +55,14 @@ public struct RunFolder {
             guard name.hasPrefix("."), name.hasSuffix(".tmp") else { return false }
             let fields = name.dropLast(".tmp".count).split(separator: ".")
             guard let pid = fields.compactMap({ Int32($0) }).first, pid > 0 else { return false }
-            let alive = kill(pid, 0) == 0 || errno == EPERM
-            return !alive && unlink(file(name)) == 0
+            return !Self.processIsAlive(pid) && unlink(file(name)) == 0
         }
+    }
+
+    /// Whether process `pid` still exists (signal 0 probes without sending; EPERM means it exists but is not ours),
+    /// so that the temporary files of a live writer are never taken for a killed one's.
+    public static func processIsAlive(_ pid: Int32) -> Bool {
+        kill(pid, 0) == 0 || errno == EPERM
     }
 
     /// Hidden temp file in the same folder, fsync, rename: a reader never sees a partial file, and a killed

@@ -121,7 +121,7 @@ public final class EmbeddingExporter {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: folder.isEmpty ? "." : folder)) ?? []
         for name in names where name.hasPrefix(prefix) {
             guard let pid = Int32(name.dropFirst(prefix.count)), pid > 0, pid != getpid() else { continue }
-            if kill(pid, 0) != 0 && errno == ESRCH { unlink(((folder.isEmpty ? "." : folder) as NSString).appendingPathComponent(name)) }
+            if !RunFolder.processIsAlive(pid) { unlink(((folder.isEmpty ? "." : folder) as NSString).appendingPathComponent(name)) }
         }
     }
 

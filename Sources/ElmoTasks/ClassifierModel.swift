@@ -1,4 +1,5 @@
 import ElmoBiLM
+import ElmoEmbeddings
 import ElmoMetrics
 import ElmoText
 import Foundation
@@ -73,7 +74,7 @@ public struct ClassifierFinetuneSettings {
     public var training = TaskTrainingSettings()
     public var unknownLabels: UnknownLabelPolicy = .error
     /// Longest training or dev example accepted, in tokens.
-    public var maxLength = SentenceLengthLimit.defaultTokens
+    public var maxLength = EmbedSettings.defaultMaxLength
 
     public init(checkpoint: String, trainFile: String, devFile: String, output: String) {
         self.checkpoint = checkpoint

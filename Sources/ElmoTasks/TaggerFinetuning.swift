@@ -1,4 +1,5 @@
 import ElmoBiLM
+import ElmoEmbeddings
 import ElmoText
 
 /// What `TaggerFinetuning.run` needs: the biLM, the data, the head's options and the training settings.
@@ -13,7 +14,7 @@ public struct TaggerFinetuneSettings {
     /// Concatenate a task encoder trained from scratch to the biLM's layers (`TaskFeatures.taskEncoder`).
     public var taskEncoder = true
     /// Longest training or dev sentence accepted, in tokens.
-    public var maxLength = SentenceLengthLimit.defaultTokens
+    public var maxLength = EmbedSettings.defaultMaxLength
     /// Head options; `scheme` and `metric` are filled in by `run` (see `scheme`, `metric`).
     public var options = TaggerOptions()
     /// The tags' chunk scheme; nil: detected from the training tags (`TaggerDataSettings.detectScheme`).

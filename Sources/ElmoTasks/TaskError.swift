@@ -16,8 +16,6 @@ public enum TaskError: Error, Equatable, CustomStringConvertible {
     case invalidManifest(path: String, reason: String)
     /// An option value that cannot work (e.g. `--pooling mean` with the CNN encoder, which max-pools itself).
     case invalidOption(name: String, value: String, reason: String)
-    /// A training or dev sentence is longer than `--max-length` tokens (memory grows with the longest sentence).
-    case sentenceTooLong(path: String, line: Int, tokens: Int, limit: Int)
 
     public var description: String {
         switch self {
@@ -42,9 +40,6 @@ public enum TaskError: Error, Equatable, CustomStringConvertible {
             return "'\(path)': member task.json \(reason). The file may be damaged or written by another version."
         case let .invalidOption(name, value, reason):
             return "--\(name) \(value): \(reason)"
-        case let .sentenceTooLong(path, line, tokens, limit):
-            return "\(path):\(line): a sentence of \(tokens) tokens, more than --max-length \(limit). Split it into "
-                + "sentences, or raise --max-length (training memory grows with the longest sentence of a batch)."
         }
     }
 

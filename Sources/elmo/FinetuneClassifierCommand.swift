@@ -56,7 +56,7 @@ struct FinetuneClassifierCommand: ParsableCommand {
             settings.taskEncoder = training.taskEncoder
             settings.training = training.settings
             settings.unknownLabels = unknownLabel
-            settings.maxLength = training.maxLength
+            settings.maxLength = training.maxLength.maxLength
             settings.options.encoder = encoder
             settings.options.pooling = pooling
             settings.options.hidden = hidden

@@ -48,14 +48,12 @@ struct TaskTrainingOptions: ParsableArguments {
     @Option(help: "Random seed.")
     var seed: UInt64 = 1
 
-    @Option(help: "Longest training or dev sentence accepted, in tokens; a longer one is an error naming its line (memory grows with the length).")
-    var maxLength = SentenceLengthLimit.defaultTokens
+    @OptionGroup var maxLength: MaxLengthOption
 
     func validate() throws {
         for (name, value) in [("epochs", epochs), ("patience", patience), ("batch-size", batchSize)] where value < 1 {
             throw ValidationError("--\(name) must be at least 1, not \(value).")
         }
-        if maxLength < 1 { throw ValidationError("--max-length must be at least 1, not \(maxLength).") }
         if !(learningRate > 0 && learningRate.isFinite) { throw ValidationError("--lr must be a positive number, not \(learningRate).") }
         if noPretrained && bilm == .finetune {
             throw ValidationError("--no-pretrained has no biLM to fine-tune; leave out --bilm finetune.")

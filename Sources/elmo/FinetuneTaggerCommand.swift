@@ -92,7 +92,7 @@ struct FinetuneTaggerCommand: ParsableCommand {
             settings.mode = training.mode
             settings.taskEncoder = training.taskEncoder
             settings.training = training.settings
-            settings.maxLength = training.maxLength
+            settings.maxLength = training.maxLength.maxLength
             settings.options.encoder = encoder
             settings.options.hidden = hidden
             settings.options.crf = !noCrf
