@@ -6,10 +6,8 @@ import PackageDescription
 let package = Package(
     name: "ELMoKit",
     products: [
-        .library(name: "ElmoKit", targets: [
-            "ElmoTensor", "ElmoText", "ElmoLayers", "ElmoOptim", "ElmoBiLM",
-            "ElmoEmbeddings", "ElmoTasks", "ElmoMetrics",
-        ]),
+        // One library, one module to import: `import ElmoKit` re-exports the public API of the targets below.
+        .library(name: "ElmoKit", targets: ["ElmoKit"]),
         .executable(name: "elmo", targets: ["elmo"]),
         .executable(name: "elmo-bench", targets: ["elmo-bench"]),
     ],
@@ -24,40 +22,56 @@ let package = Package(
         .systemLibrary(name: "_CHDF5", path: "Sources/_CHDF5", providers: [.apt(["libhdf5-dev"])]),
 
         // MARK: - Public API, in data-flow order
+        // Infrastructure every stage may use: tensors, files (npy/npz/zip, run folders, metrics logs), progress and plots.
         .target(name: "ElmoTensor", dependencies: ["_CBLAS"]),
+        .target(name: "ElmoStorage", dependencies: ["ElmoTensor", "_CZlib"]),
+        .target(name: "ElmoReporting", dependencies: ["ElmoStorage"]),
+        // The data flow: text → layers → biLM (and its checkpoint) → embedder → task heads → metrics.
         .target(name: "ElmoText", dependencies: ["_CZlib", .product(name: "SwiftCSV", package: "SwiftCSV")]),
         .target(name: "ElmoLayers", dependencies: ["ElmoTensor"]),
-        .target(name: "ElmoOptim", dependencies: ["ElmoTensor", "ElmoLayers"]),
-        .target(name: "ElmoBiLM", dependencies: ["ElmoTensor", "ElmoLayers", "ElmoOptim", "ElmoText", "_CZlib"]),
-        .target(name: "ElmoEmbeddings", dependencies: ["ElmoTensor", "ElmoLayers", "ElmoBiLM", "ElmoText", "_CHDF5"]),
+        .target(name: "ElmoOptim", dependencies: ["ElmoTensor"]),
+        .target(name: "ElmoBiLM", dependencies: [
+            "ElmoTensor", "ElmoStorage", "ElmoReporting", "ElmoText", "ElmoLayers", "ElmoOptim",
+        ]),
+        .target(name: "ElmoEmbeddings", dependencies: [
+            "ElmoTensor", "ElmoStorage", "ElmoReporting", "ElmoText", "ElmoLayers", "ElmoBiLM", "_CHDF5",
+        ]),
         .target(name: "ElmoMetrics", dependencies: ["ElmoText"]),
         .target(name: "ElmoTasks", dependencies: [
-            "ElmoTensor", "ElmoLayers", "ElmoOptim", "ElmoBiLM", "ElmoEmbeddings", "ElmoText", "ElmoMetrics",
+            "ElmoTensor", "ElmoStorage", "ElmoReporting", "ElmoText", "ElmoLayers", "ElmoOptim", "ElmoBiLM",
+            "ElmoEmbeddings", "ElmoMetrics",
+        ]),
+        .target(name: "ElmoKit", dependencies: [
+            "ElmoTensor", "ElmoStorage", "ElmoText", "ElmoLayers", "ElmoOptim", "ElmoBiLM", "ElmoEmbeddings",
+            "ElmoTasks", "ElmoMetrics",
         ]),
 
         // MARK: - Executables
         .executableTarget(name: "elmo", dependencies: [
-            "ElmoTensor", "ElmoText", "ElmoLayers", "ElmoOptim", "ElmoBiLM", "ElmoEmbeddings", "ElmoTasks",
-            "ElmoMetrics", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "ElmoTensor", "ElmoStorage", "ElmoReporting", "ElmoText", "ElmoLayers", "ElmoBiLM", "ElmoEmbeddings",
+            "ElmoTasks", "ElmoMetrics", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "elmo-bench", dependencies: [
-            "ElmoTensor", "ElmoLayers", "ElmoOptim", "ElmoBiLM", "ElmoText",
+            "ElmoTensor", "ElmoText", "ElmoOptim", "ElmoBiLM",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
         // MARK: - Test support and unit test bundles
         .target(name: "_TestSupport", dependencies: ["ElmoTensor"], path: "Sources/_TestSupport"),
         .testTarget(name: "ElmoTensorTests", dependencies: ["ElmoTensor", "_TestSupport"]),
+        .testTarget(name: "ElmoStorageTests", dependencies: ["ElmoStorage", "ElmoTensor"]),
         .testTarget(name: "ElmoTextTests", dependencies: ["ElmoText"]),
         .testTarget(name: "ElmoLayersTests", dependencies: ["ElmoLayers", "ElmoTensor", "_TestSupport"]),
-        .testTarget(name: "ElmoOptimTests", dependencies: ["ElmoOptim", "ElmoLayers", "ElmoTensor"]),
-        .testTarget(name: "ElmoBiLMTests", dependencies: ["ElmoBiLM", "ElmoLayers", "ElmoTensor", "ElmoText", "_TestSupport"],
-                    resources: [.copy("Fixtures")]),
-        .testTarget(name: "ElmoEmbeddingsTests", dependencies: ["ElmoEmbeddings", "ElmoBiLM", "ElmoTensor", "_TestSupport"]),
+        .testTarget(name: "ElmoOptimTests", dependencies: ["ElmoOptim", "ElmoTensor"]),
+        .testTarget(name: "ElmoBiLMTests", dependencies: [
+            "ElmoBiLM", "ElmoLayers", "ElmoOptim", "ElmoStorage", "ElmoTensor", "ElmoText", "_TestSupport",
+        ], resources: [.copy("Fixtures")]),
+        .testTarget(name: "ElmoEmbeddingsTests", dependencies: ["ElmoEmbeddings", "ElmoBiLM", "ElmoTensor", "ElmoText", "_TestSupport"]),
         .testTarget(name: "ElmoTasksTests", dependencies: [
-            "ElmoTasks", "ElmoBiLM", "ElmoEmbeddings", "ElmoLayers", "ElmoTensor", "ElmoText", "_TestSupport",
+            "ElmoTasks", "ElmoBiLM", "ElmoLayers", "ElmoTensor", "ElmoText", "_TestSupport",
         ]),
-        .testTarget(name: "ElmoMetricsTests", dependencies: ["ElmoMetrics", "ElmoText"]),
+        .testTarget(name: "ElmoMetricsTests", dependencies: ["ElmoMetrics"]),
+        .testTarget(name: "ElmoKitTests", dependencies: ["ElmoKit"]),
         .testTarget(name: "ElmoCLITests", dependencies: []),
     ],
     // Swift 5 language mode: layers are reference types with explicit forward/backward caches that never

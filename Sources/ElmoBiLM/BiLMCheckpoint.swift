@@ -1,5 +1,6 @@
 import ElmoLayers
 import ElmoOptim
+import ElmoStorage
 import ElmoTensor
 import ElmoText
 import Foundation
@@ -21,9 +22,9 @@ public enum BiLMCheckpoint {
         public var states: BiLanguageModel.States?
 
         /// Refuses a model without a softmax (imported from a bilm-tf / AllenNLP weight file) for `use`, e.g.
-        /// "perplexity", with `CheckpointError.noSoftmax`.
+        /// "perplexity", with `BiLMError.noSoftmax`.
         public func requireSoftmax(for use: String) throws {
-            if model.softmax == nil { throw CheckpointError.noSoftmax(path: path, use: use, importedFrom: trainer.importedFrom) }
+            if model.softmax == nil { throw BiLMError.noSoftmax(path: path, use: use, importedFrom: trainer.importedFrom) }
         }
     }
 
@@ -32,7 +33,7 @@ public enum BiLMCheckpoint {
     public static func resolve(_ path: String) throws -> String {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw CheckpointError.fileNotFound(path)
+            throw StorageError.fileNotFound(path)
         }
         guard isDirectory.boolValue else {
             // A run folder's `latest` pointer names the checkpoint beside it.
@@ -44,7 +45,7 @@ public enum BiLMCheckpoint {
         let best = (path as NSString).appendingPathComponent("best.npz")
         if FileManager.default.fileExists(atPath: best) { return best }
         if let latest = try? latestCheckpoint(inRunFolder: path) { return latest }
-        throw CheckpointError.fileNotFound("\(path)/best.npz (and no usable `latest` pointer)")
+        throw StorageError.fileNotFound("\(path)/best.npz (and no usable `latest` pointer)")
     }
 
     /// The checkpoint named by a run folder's `latest` file.
@@ -52,10 +53,10 @@ public enum BiLMCheckpoint {
         let pointer = (folder as NSString).appendingPathComponent("latest")
         guard let name = try? String(contentsOfFile: pointer, encoding: .utf8)
             .trimmingCharacters(in: .whitespacesAndNewlines), !name.isEmpty else {
-            throw CheckpointError.fileNotFound(pointer)
+            throw StorageError.fileNotFound(pointer)
         }
         let file = (folder as NSString).appendingPathComponent(name)
-        guard FileManager.default.fileExists(atPath: file) else { throw CheckpointError.fileNotFound(file) }
+        guard FileManager.default.fileExists(atPath: file) else { throw StorageError.fileNotFound(file) }
         return file
     }
 
@@ -101,7 +102,7 @@ public enum BiLMCheckpoint {
                                     withSoftmax: trainer.hasSoftmax ?? true)
         for p in model.parameters {
             let t = try reader.tensor(p.name)
-            guard t.shape == p.shape else { throw CheckpointError.shapeMismatch(name: p.name, expected: p.shape, found: t.shape) }
+            guard t.shape == p.shape else { throw StorageError.shapeMismatch(name: p.name, expected: p.shape, found: t.shape) }
             p.value = t
         }
         var optimizerTensors: [String: Tensor] = [:]
@@ -123,27 +124,27 @@ public enum BiLMCheckpoint {
     public static func readTrainerState(_ reader: NpzReader, path: String) throws -> TrainerState {
         guard reader.contains("trainer.json") else {
             if reader.contains("task.json") {
-                throw CheckpointError.wrongKind(
+                throw StorageError.wrongKind(
                     path: path,
                     expected: "biLM checkpoint (from `elmo pretrain` or `elmo import-weights`; pass the biLM the task model was fine-tuned from)",
                     found: "fine-tuned task model (a classifier or tagger from `elmo finetune`, with no language-model softmax; "
                         + "use it with `elmo predict --model` or `elmo evaluate --model`; `elmo inspect` shows it)")
             }
-            throw CheckpointError.wrongKind(path: path, expected: "biLM checkpoint (with trainer.json)", found: "archive without trainer.json")
+            throw StorageError.wrongKind(path: path, expected: "biLM checkpoint (with trainer.json)", found: "archive without trainer.json")
         }
         let trainer: TrainerState
         do {
             trainer = try JSONDecoder().decode(TrainerState.self, from: Data(try reader.bytes("trainer.json")))
-        } catch let error as CheckpointError {
+        } catch let error as StorageError {
             throw error
         } catch {
-            throw CheckpointError.corruptMember(path: path, member: "trainer.json", reason: "\(error)")
+            throw StorageError.corruptMember(path: path, member: "trainer.json", reason: "\(error)")
         }
         guard trainer.format == TrainerState.currentFormat else {
-            throw CheckpointError.wrongKind(path: path, expected: TrainerState.currentFormat, found: trainer.format)
+            throw StorageError.wrongKind(path: path, expected: TrainerState.currentFormat, found: trainer.format)
         }
         guard trainer.version <= TrainerState.currentVersion else {
-            throw CheckpointError.unsupportedVersion(found: trainer.version, supported: TrainerState.currentVersion)
+            throw StorageError.unsupportedVersion(found: trainer.version, supported: TrainerState.currentVersion)
         }
         return trainer
     }

@@ -1,3 +1,4 @@
+import ElmoStorage
 import ElmoTensor
 import ElmoText
 import Foundation

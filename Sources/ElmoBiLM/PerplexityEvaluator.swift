@@ -1,3 +1,4 @@
+import ElmoReporting
 import ElmoText
 import Foundation
 

@@ -1,5 +1,7 @@
 import ElmoLayers
 import ElmoOptim
+import ElmoReporting
+import ElmoStorage
 import ElmoTensor
 import ElmoText
 import Foundation

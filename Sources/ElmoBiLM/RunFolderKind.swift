@@ -1,3 +1,4 @@
+import ElmoStorage
 import Foundation
 
 extension RunFolder {

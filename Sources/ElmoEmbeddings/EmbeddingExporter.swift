@@ -1,4 +1,6 @@
 import ElmoBiLM
+import ElmoReporting
+import ElmoStorage
 import ElmoTensor
 import ElmoText
 import Foundation

@@ -1,6 +1,8 @@
 import ElmoBiLM
 import ElmoEmbeddings
 import ElmoMetrics
+import ElmoReporting
+import ElmoStorage
 import ElmoText
 import Foundation
 

@@ -1,5 +1,7 @@
 import ElmoBiLM
 import ElmoEmbeddings
+import ElmoReporting
+import ElmoStorage
 import ElmoText
 
 /// What `TaggerFinetuning.run` needs: the biLM, the data, the head's options and the training settings.

@@ -1,5 +1,6 @@
 import ElmoBiLM
 import ElmoLayers
+import ElmoStorage
 import ElmoTensor
 import Foundation
 
@@ -65,7 +66,7 @@ public struct TaskManifest<Options: Codable>: Codable {
 /// pre-trained, the feature parameters under `features/<name>` (a frozen biLM is referenced, not copied).
 ///
 /// A task model has `task.json` and no `trainer.json`, a biLM checkpoint the reverse; each loader refuses the other
-/// kind with `CheckpointError.wrongKind` naming both.
+/// kind with `StorageError.wrongKind` naming both.
 public enum TaskCheckpoint {
     public static let manifestMember = "task.json"
     static let featurePrefix = "features/"
@@ -90,14 +91,14 @@ public enum TaskCheckpoint {
         guard reader.contains(manifestMember) else {
             let found = reader.contains("trainer.json") ? "biLM pre-training checkpoint (it has trainer.json, no task.json)"
                 : "archive without task.json"
-            throw CheckpointError.wrongKind(path: file, expected: "task model written by `elmo finetune` (with task.json)", found: found)
+            throw StorageError.wrongKind(path: file, expected: "task model written by `elmo finetune` (with task.json)", found: found)
         }
         let header: TaskManifestHeader = try decode(reader, file: file)
         guard header.format == TaskManifestHeader.currentFormat else {
-            throw CheckpointError.wrongKind(path: file, expected: TaskManifestHeader.currentFormat, found: header.format)
+            throw StorageError.wrongKind(path: file, expected: TaskManifestHeader.currentFormat, found: header.format)
         }
         guard header.version <= TaskManifestHeader.currentVersion else {
-            throw CheckpointError.unsupportedVersion(found: header.version, supported: TaskManifestHeader.currentVersion)
+            throw StorageError.unsupportedVersion(found: header.version, supported: TaskManifestHeader.currentVersion)
         }
         return (reader, file, header)
     }
@@ -147,7 +148,7 @@ public enum TaskCheckpoint {
     public static func loadParameters(_ parameters: [Parameter], from reader: NpzReader, prefix: String = "") throws {
         for p in parameters {
             let t = try reader.tensor(prefix + p.name)
-            guard t.shape == p.shape else { throw CheckpointError.shapeMismatch(name: prefix + p.name, expected: p.shape, found: t.shape) }
+            guard t.shape == p.shape else { throw StorageError.shapeMismatch(name: prefix + p.name, expected: p.shape, found: t.shape) }
             p.value = t
         }
     }

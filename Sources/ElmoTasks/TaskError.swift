@@ -1,6 +1,6 @@
 /// What a user can get wrong when fine-tuning, saving, loading or applying a task model. Every message names the
 /// file, line or key and says what to do (errors about the data files themselves are `DataError`s, about the
-/// checkpoint archive `CheckpointError`s).
+/// checkpoint archive `StorageError`s).
 public enum TaskError: Error, Equatable, CustomStringConvertible {
     /// A dev/test example's label was never seen in training (with `--unknown-label error`).
     case unknownLabel(path: String, line: Int, label: String, known: [String])

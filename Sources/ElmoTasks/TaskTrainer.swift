@@ -1,6 +1,8 @@
 import ElmoBiLM
 import ElmoLayers
 import ElmoOptim
+import ElmoReporting
+import ElmoStorage
 import ElmoTensor
 import Foundation
 

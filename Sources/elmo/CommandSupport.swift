@@ -1,6 +1,7 @@
 import ArgumentParser
 import ElmoBiLM
 import ElmoEmbeddings
+import ElmoStorage
 import ElmoTensor
 import Foundation
 

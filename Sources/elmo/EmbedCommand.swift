@@ -1,6 +1,7 @@
 import ArgumentParser
 import ElmoBiLM
 import ElmoEmbeddings
+import ElmoReporting
 import Foundation
 
 extension LayerSelection: ExpressibleByArgument {}

@@ -1,6 +1,7 @@
 import ArgumentParser
 import ElmoBiLM
 import ElmoLayers
+import ElmoReporting
 import ElmoTasks
 import Foundation
 

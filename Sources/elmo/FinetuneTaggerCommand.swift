@@ -1,5 +1,6 @@
 import ArgumentParser
 import ElmoBiLM
+import ElmoReporting
 import ElmoTasks
 import ElmoText
 import Foundation

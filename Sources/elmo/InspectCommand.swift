@@ -1,5 +1,6 @@
 import ArgumentParser
 import ElmoBiLM
+import ElmoStorage
 import Foundation
 
 struct InspectCommand: ParsableCommand {

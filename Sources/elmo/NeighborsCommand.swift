@@ -1,6 +1,7 @@
 import ArgumentParser
 import ElmoBiLM
 import ElmoEmbeddings
+import ElmoReporting
 import Foundation
 
 /// `elmo neighbors`: the corpus tokens whose contextual vectors are nearest to one token of a query sentence.

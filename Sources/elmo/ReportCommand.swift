@@ -1,6 +1,7 @@
 import ArgumentParser
 import ElmoBiLM
 import ElmoMetrics
+import ElmoStorage
 import ElmoTasks
 import Foundation
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import ElmoBiLM
+import ElmoReporting
 import Foundation
 
 /// `--json` (default) or `--tsv`.

@@ -1,4 +1,5 @@
 import ElmoBiLM
+import ElmoStorage
 import Foundation
 import XCTest
 
@@ -46,7 +47,7 @@ final class CheckpointFaultTests: XCTestCase {
             bytes[member.dataOffset + member.compressedSize / 2] ^= 0x5A
             let path = try damaged(bytes, "flipped.npz")
             XCTAssertThrowsError(try BiLMCheckpoint.load(path), "a flipped byte in \(member.name) is noticed") { error in
-                guard case let .corruptMember(errorPath, name, reason)? = error as? CheckpointError else {
+                guard case let .corruptMember(errorPath, name, reason)? = error as? StorageError else {
                     return XCTFail("\(member.name): expected corruptMember, got \(error)")
                 }
                 XCTAssertEqual(errorPath, path)
@@ -70,7 +71,7 @@ final class CheckpointFaultTests: XCTestCase {
         bytes[member.centralCRCOffset + 1] ^= 0x01
         let path = try damaged(bytes, "crc.npz")
         XCTAssertThrowsError(try BiLMCheckpoint.load(path)) { error in
-            guard case let .corruptMember(_, name, reason)? = error as? CheckpointError else { return XCTFail("\(error)") }
+            guard case let .corruptMember(_, name, reason)? = error as? StorageError else { return XCTFail("\(error)") }
             XCTAssertEqual(name, "softmax/weight.npy")
             XCTAssertTrue(reason.hasPrefix("CRC-32 mismatch"), reason)
         }
@@ -82,7 +83,7 @@ final class CheckpointFaultTests: XCTestCase {
         for cut in [0, 3, 4, 100, size / 3, size / 2, size - 23, size - 22, size - 1] {
             let path = try damaged(Array(original[..<cut]), "cut-\(cut).npz")
             XCTAssertThrowsError(try BiLMCheckpoint.load(path), "cut at \(cut) of \(size)") { error in
-                switch error as? CheckpointError {
+                switch error as? StorageError {
                 case .notAZip?:
                     XCTAssertLessThan(cut, 4, "only a file too short for a ZIP signature is 'not a ZIP'")
                 case let .corruptArchive(errorPath, reason)?:
@@ -105,12 +106,12 @@ final class CheckpointFaultTests: XCTestCase {
                                     output: (checkpoint as NSString).deletingLastPathComponent, steps: 4)
         settings.resume = true
         XCTAssertThrowsError(try Pretrainer(settings: settings)) { error in
-            guard case let .corruptMember(_, name, _)? = error as? CheckpointError else { return XCTFail("\(error)") }
+            guard case let .corruptMember(_, name, _)? = error as? StorageError else { return XCTFail("\(error)") }
             XCTAssertEqual(name, member.name)
         }
         try Data(original[..<(original.count / 2)]).write(to: URL(fileURLWithPath: checkpoint))
         XCTAssertThrowsError(try Pretrainer(settings: settings)) { error in
-            guard case .corruptArchive? = error as? CheckpointError else { return XCTFail("\(error)") }
+            guard case .corruptArchive? = error as? StorageError else { return XCTFail("\(error)") }
         }
     }
 }

@@ -1,4 +1,5 @@
 import ElmoBiLM
+import ElmoStorage
 import ElmoTensor
 import ElmoText
 import Foundation

@@ -1,4 +1,5 @@
 import ElmoBiLM
+import ElmoStorage
 import ElmoTensor
 import ElmoText
 import Foundation
@@ -41,7 +42,7 @@ final class SoftmaxlessCheckpointTests: XCTestCase {
         let folder = try makeTemporaryFolder(self, "softmaxless")
         let contents = try BiLMCheckpoint.load(try importedCheckpoint(in: folder))
         XCTAssertThrowsError(try contents.requireSoftmax(for: "perplexity")) { error in
-            XCTAssertEqual(error as? CheckpointError,
+            XCTAssertEqual(error as? BiLMError,
                            .noSoftmax(path: contents.path, use: "perplexity", importedFrom: "/models/weights.hdf5"))
             for part in ["has no softmax", "perplexity", "/models/weights.hdf5", "elmo embed", "elmo finetune"] {
                 XCTAssertTrue("\(error)".contains(part), "\(error) lacks \(part)")
@@ -64,7 +65,7 @@ final class SoftmaxlessCheckpointTests: XCTestCase {
         var settings = tinySettings(try tinyPretrainOptions(), train: [train], output: run, steps: 1)
         settings.resume = true
         XCTAssertThrowsError(try Pretrainer(settings: settings)) { error in
-            guard case .noSoftmax(_, let use, _)? = error as? CheckpointError else { return XCTFail("\(error)") }
+            guard case .noSoftmax(_, let use, _)? = error as? BiLMError else { return XCTFail("\(error)") }
             XCTAssertTrue(use.contains("--resume"), use)
         }
     }

@@ -1,4 +1,4 @@
-import ElmoBiLM
+import ElmoKit
 import FuzzSupport
 
 /// Config JSON: decoding, range checks, unknown keys and the memory estimate must never trap.

@@ -1,6 +1,5 @@
 import Foundation
-import ElmoBiLM
-import ElmoEmbeddings
+import ElmoKit
 import FuzzSupport
 
 /// bilm-tf weight files (HDF5) for a small fixed options set: reading must refuse bad files cleanly.

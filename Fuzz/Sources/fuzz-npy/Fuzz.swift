@@ -1,4 +1,4 @@
-import ElmoBiLM
+import ElmoKit
 import FuzzSupport
 
 /// `.npy` headers alone (the dictionary parser).

@@ -1,4 +1,4 @@
-import ElmoBiLM
+import ElmoKit
 import FuzzSupport
 
 /// `.npz` archives: the ZIP structure, every member's inflate and CRC, `.npy` headers and tensors, and the

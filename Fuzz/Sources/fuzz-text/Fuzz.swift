@@ -1,4 +1,4 @@
-import ElmoText
+import ElmoKit
 import FuzzSupport
 
 /// Text input (LineReader, gzip included) and tokenization: any bytes must give lines or a clean error.

@@ -1,4 +1,4 @@
-import ElmoText
+import ElmoKit
 import FuzzSupport
 
 @_cdecl("LLVMFuzzerTestOneInput")

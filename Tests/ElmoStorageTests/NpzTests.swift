@@ -1,4 +1,4 @@
-import ElmoBiLM
+import ElmoStorage
 import ElmoTensor
 import Foundation
 import XCTest
@@ -90,7 +90,7 @@ final class NpzTests: XCTestCase {
 
             let reader = try NpzReader(path: path)
             XCTAssertThrowsError(try reader.tensor("weights"), "level \(level)") { error in
-                guard case CheckpointError.corruptMember(path, "weights.npy", let reason) = error else {
+                guard case StorageError.corruptMember(path, "weights.npy", let reason) = error else {
                     return XCTFail("expected corruptMember for weights.npy, got \(error)")
                 }
                 if level == 0 { XCTAssertTrue(reason.contains("CRC-32 mismatch"), reason) }
@@ -117,7 +117,7 @@ final class NpzTests: XCTestCase {
         try Data(bytes).write(to: URL(fileURLWithPath: path))
         let reader = try NpzReader(path: path)
         XCTAssertThrowsError(try reader.tensor("bias")) { error in
-            guard case CheckpointError.corruptMember(path, "bias.npy", let reason) = error else { return XCTFail("got \(error)") }
+            guard case StorageError.corruptMember(path, "bias.npy", let reason) = error else { return XCTFail("got \(error)") }
             XCTAssertTrue(reason.contains("ends early"), reason)
         }
         XCTAssertEqual(try reader.tensor("weights"), ramp([16]))
@@ -132,7 +132,7 @@ final class NpzTests: XCTestCase {
             let cut = "\(folder)/cut-\(keep).npz"
             try full.prefix(keep).write(to: URL(fileURLWithPath: cut))
             XCTAssertThrowsError(try NpzReader(path: cut)) { error in
-                guard case CheckpointError.corruptArchive(cut, let reason) = error else {
+                guard case StorageError.corruptArchive(cut, let reason) = error else {
                     return XCTFail("expected corruptArchive, got \(error)")
                 }
                 XCTAssertTrue(reason.contains("truncated"), reason)
@@ -143,17 +143,17 @@ final class NpzTests: XCTestCase {
         let big = "\(folder)/zip64.npz"
         try zip64.write(to: URL(fileURLWithPath: big))
         XCTAssertThrowsError(try NpzReader(path: big)) { error in
-            guard case CheckpointError.corruptArchive(big, let reason) = error else { return XCTFail("got \(error)") }
+            guard case StorageError.corruptArchive(big, let reason) = error else { return XCTFail("got \(error)") }
             XCTAssertTrue(reason.contains("ZIP64"), reason)
         }
         let text = "\(folder)/notes.npz"
         try Data("just some text, long enough to search for an end record".utf8).write(to: URL(fileURLWithPath: text))
-        XCTAssertThrowsError(try NpzReader(path: text)) { XCTAssertEqual($0 as? CheckpointError, .notAZip(path: text)) }
+        XCTAssertThrowsError(try NpzReader(path: text)) { XCTAssertEqual($0 as? StorageError, .notAZip(path: text)) }
         let empty = "\(folder)/empty.npz"
         try Data().write(to: URL(fileURLWithPath: empty))
-        XCTAssertThrowsError(try NpzReader(path: empty)) { XCTAssertEqual($0 as? CheckpointError, .notAZip(path: empty)) }
+        XCTAssertThrowsError(try NpzReader(path: empty)) { XCTAssertEqual($0 as? StorageError, .notAZip(path: empty)) }
         let missing = "\(folder)/missing.npz"
-        XCTAssertThrowsError(try NpzReader(path: missing)) { XCTAssertEqual($0 as? CheckpointError, .fileNotFound(missing)) }
+        XCTAssertThrowsError(try NpzReader(path: missing)) { XCTAssertEqual($0 as? StorageError, .fileNotFound(missing)) }
     }
 
     func testMissingMemberAndWrongDTypeNameTheMember() throws {
@@ -162,20 +162,20 @@ final class NpzTests: XCTestCase {
         try writeSample(path)
         let reader = try NpzReader(path: path)
         XCTAssertThrowsError(try reader.tensor("nope")) {
-            XCTAssertEqual($0 as? CheckpointError, .missingMember(path: path, member: "nope.npy"))
+            XCTAssertEqual($0 as? StorageError, .missingMember(path: path, member: "nope.npy"))
         }
         XCTAssertThrowsError(try reader.bytes("vocab.txt")) {
-            XCTAssertEqual($0 as? CheckpointError, .missingMember(path: path, member: "vocab.txt"))
+            XCTAssertEqual($0 as? StorageError, .missingMember(path: path, member: "vocab.txt"))
         }
         XCTAssertThrowsError(try reader.int64("vector")) {
-            XCTAssertEqual($0 as? CheckpointError, .badDType(member: "vector.npy", found: "<f4"))
+            XCTAssertEqual($0 as? StorageError, .badDType(member: "vector.npy", found: "<f4"))
         }
         XCTAssertThrowsError(try reader.tensor("step")) {
-            XCTAssertEqual($0 as? CheckpointError, .badDType(member: "step.npy", found: "<i8"))
+            XCTAssertEqual($0 as? StorageError, .badDType(member: "step.npy", found: "<i8"))
             XCTAssertTrue("\($0)".contains("step.npy"))
         }
         XCTAssertThrowsError(try reader.tensor("config")) {   // config.json is a raw member, not config.npy
-            XCTAssertEqual($0 as? CheckpointError, .missingMember(path: path, member: "config.npy"))
+            XCTAssertEqual($0 as? StorageError, .missingMember(path: path, member: "config.npy"))
         }
     }
 
@@ -202,7 +202,7 @@ final class NpzTests: XCTestCase {
 
     func testWriterIntoMissingFolderFailsClearly() {
         XCTAssertThrowsError(try NpzWriter(path: "/nonexistent-folder-\(UUID().uuidString)/x.npz")) { error in
-            guard case CheckpointError.writeFailed(_, let reason) = error else { return XCTFail("got \(error)") }
+            guard case StorageError.writeFailed(_, let reason) = error else { return XCTFail("got \(error)") }
             XCTAssertTrue(reason.contains("No such file or directory"), reason)
         }
     }

@@ -1,3 +1,4 @@
+import ElmoStorage
 import Foundation
 
 /// A dependency-free SVG plot of learning curves: one panel per named series, x = tokens (or steps).

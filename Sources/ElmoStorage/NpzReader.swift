@@ -32,8 +32,8 @@ public final class NpzReader {
         self.path = path
         fd = open(path, O_RDONLY | O_CLOEXEC)
         if fd < 0 {
-            if errno == ENOENT { throw CheckpointError.fileNotFound(path) }
-            throw CheckpointError.readFailed(path: path, reason: errnoText())
+            if errno == ENOENT { throw StorageError.fileNotFound(path) }
+            throw StorageError.readFailed(path: path, reason: errnoText())
         }
         do {
             let parsed = try Self.readCentralDirectory(fd: fd, path: path)
@@ -108,14 +108,14 @@ public final class NpzReader {
     }
 
     private func entry(_ member: String) throws -> Entry {
-        guard let entry = entries[member] else { throw CheckpointError.missingMember(path: path, member: member) }
+        guard let entry = entries[member] else { throw StorageError.missingMember(path: path, member: member) }
         return entry
     }
 
     /// `error` about member `name`, unless the member fails its CRC-32 (or does not inflate): then that error, which
     /// names the root cause. A flipped byte usually shows first as a garbled NPY header or dtype, long before the
     /// member's end, where the CRC is checked.
-    private func refuse(_ error: CheckpointError, member name: String) throws -> Never {
+    private func refuse(_ error: StorageError, member name: String) throws -> Never {
         if entries[name] != nil { _ = try bytes(name) }
         throw error
     }
@@ -125,7 +125,7 @@ public final class NpzReader {
     private func openArray(_ name: String) throws -> (header: NpyHeader, stream: MemberStream) {
         do {
             return try openArrayUnchecked(name)
-        } catch let error as CheckpointError {
+        } catch let error as StorageError {
             if case .missingMember = error { throw error }
             try refuse(error, member: "\(name).npy")
         }
@@ -137,22 +137,22 @@ public final class NpzReader {
         let stream = try MemberStream(fd: fd, path: path, entry: try entry("\(name).npy"))
         let member = stream.entry.name
         guard stream.entry.uncompressedSize >= NpyFormat.prefixLength else {
-            throw CheckpointError.corruptMember(path: path, member: member,
+            throw StorageError.corruptMember(path: path, member: member,
                                                 reason: "it is \(stream.entry.uncompressedSize) bytes, too short for an NPY header")
         }
         var headerBytes = try stream.readArray(of: UInt8.self, count: NpyFormat.prefixLength, last: false)
         let size = try NpyFormat.headerSize(prefix: headerBytes, path: path, member: member)
         guard size >= NpyFormat.prefixLength, size <= stream.entry.uncompressedSize else {
-            throw CheckpointError.corruptMember(path: path, member: member,
+            throw StorageError.corruptMember(path: path, member: member,
                                                 reason: "its NPY header length (\(size)) does not fit the member")
         }
         headerBytes += try stream.readArray(of: UInt8.self, count: size - NpyFormat.prefixLength, last: false)
         let header = try NpyFormat.decodeHeader(headerBytes, path: path, member: member)
         if header.fortranOrder && header.shape.filter({ $0 > 1 }).count > 1 {
-            throw CheckpointError.badDType(member: member, found: "\(header.descr) in Fortran order (save it with np.ascontiguousarray)")
+            throw StorageError.badDType(member: member, found: "\(header.descr) in Fortran order (save it with np.ascontiguousarray)")
         }
         if let dtype = header.dtype, size + header.elementCount * dtype.itemSize != stream.entry.uncompressedSize {
-            throw CheckpointError.corruptMember(
+            throw StorageError.corruptMember(
                 path: path, member: member,
                 reason: "its shape \(header.shape) of \(header.descr) needs \(header.elementCount * dtype.itemSize) data bytes, "
                     + "but the member holds \(stream.entry.uncompressedSize - size)")
@@ -164,21 +164,21 @@ public final class NpzReader {
     /// multi-disk archives, and parses every central-directory record.
     private static func readCentralDirectory(fd: Int32, path: String) throws -> [Entry] {
         var info = stat()
-        guard fstat(fd, &info) == 0 else { throw CheckpointError.readFailed(path: path, reason: errnoText()) }
+        guard fstat(fd, &info) == 0 else { throw StorageError.readFailed(path: path, reason: errnoText()) }
         let fileSize = Int(info.st_size)
         func read(_ count: Int, at offset: Int) throws -> [UInt8] {
             var bytes = [UInt8](repeating: 0, count: count)
             let got = try bytes.withUnsafeMutableBytes { raw in
                 do { return try preadAll(fd, into: raw, at: offset) } catch let failure as ArchiveFailure {
-                    throw CheckpointError.readFailed(path: path, reason: failure.reason)
+                    throw StorageError.readFailed(path: path, reason: failure.reason)
                 }
             }
             guard got == count else {
-                throw CheckpointError.corruptArchive(path: path, reason: "it ends early (truncated at \(fileSize) bytes)")
+                throw StorageError.corruptArchive(path: path, reason: "it ends early (truncated at \(fileSize) bytes)")
             }
             return bytes
         }
-        func corrupt(_ reason: String) -> CheckpointError { .corruptArchive(path: path, reason: reason) }
+        func corrupt(_ reason: String) -> StorageError { .corruptArchive(path: path, reason: reason) }
 
         let tailSize = min(fileSize, ZipFormat.endRecordSize + ZipFormat.maxCommentLength)
         let tail = try read(tailSize, at: fileSize - tailSize)
@@ -198,7 +198,7 @@ public final class NpzReader {
                 throw corrupt("its end-of-central-directory record is missing, so the file is truncated "
                               + "(an interrupted write or copy?)")
             }
-            throw CheckpointError.notAZip(path: path)
+            throw StorageError.notAZip(path: path)
         }
         let endOffset = fileSize - tailSize + endAt
         let disk = tail.u16(at: endAt + 4), directoryDisk = tail.u16(at: endAt + 6)
@@ -267,7 +267,7 @@ final class MemberStream {
     init(fd: Int32, path: String, entry: Entry) throws {
         self.path = path
         self.entry = entry
-        func corrupt(_ reason: String) -> CheckpointError {
+        func corrupt(_ reason: String) -> StorageError {
             .corruptMember(path: path, member: entry.name, reason: reason)
         }
         guard entry.method == ZipFormat.methodStored || entry.method == ZipFormat.methodDeflate else {
@@ -355,7 +355,7 @@ final class MemberStream {
         }
     }
 
-    private func corrupt(_ reason: String) -> CheckpointError {
+    private func corrupt(_ reason: String) -> StorageError {
         .corruptMember(path: path, member: entry.name, reason: reason)
     }
 
@@ -366,7 +366,7 @@ final class MemberStream {
 
     private static func pread(_ fd: Int32, _ buffer: UnsafeMutableRawBufferPointer, at offset: Int, path: String) throws -> Int {
         do { return try preadAll(fd, into: buffer, at: offset) } catch let failure as ArchiveFailure {
-            throw CheckpointError.readFailed(path: path, reason: failure.reason)
+            throw StorageError.readFailed(path: path, reason: failure.reason)
         }
     }
 }

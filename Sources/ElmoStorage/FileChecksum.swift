@@ -5,7 +5,7 @@ import Foundation
 public enum FileChecksum {
     public static func crc32(path: String) throws -> UInt32 {
         guard let handle = FileHandle(forReadingAtPath: path) else {
-            throw CheckpointError.fileNotFound(path)
+            throw StorageError.fileNotFound(path)
         }
         defer { try? handle.close() }
         var crc: UInt32 = 0
@@ -14,7 +14,7 @@ public enum FileChecksum {
             do {
                 chunk = try handle.read(upToCount: 4 << 20) ?? Data()
             } catch {
-                throw CheckpointError.readFailed(path: path, reason: error.localizedDescription)
+                throw StorageError.readFailed(path: path, reason: error.localizedDescription)
             }
             if chunk.isEmpty { return crc }
             crc = chunk.withUnsafeBytes { crc32Update(crc, $0) }

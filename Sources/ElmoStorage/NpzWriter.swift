@@ -31,7 +31,7 @@ public final class NpzWriter {
     private let arrayDeflater: Deflater?
     private var finished = false
     /// The first write error; the archive is unusable after it, so every later call rethrows it.
-    private var writeError: CheckpointError?
+    private var writeError: StorageError?
 
     /// Creates the temporary file next to `path`. `compressionLevel` is 0 (stored) … 9.
     public init(path: String, compressionLevel: Int32 = 1) throws {
@@ -45,7 +45,7 @@ public final class NpzWriter {
         temporaryPath = "\(folder).\(base).\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp"
         fd = open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         if fd < 0 {
-            throw CheckpointError.writeFailed(path: path,
+            throw StorageError.writeFailed(path: path,
                                               reason: "cannot create the temporary file '\(temporaryPath)' (\(errnoText()))")
         }
         deflater = compressionLevel > 0 ? Deflater(level: compressionLevel) : nil
@@ -205,8 +205,8 @@ public final class NpzWriter {
     }
 
     /// Records the first failure (see `writeError`) and returns it for throwing.
-    private func failure(_ reason: String) -> CheckpointError {
-        let error = CheckpointError.writeFailed(path: path, reason: reason)
+    private func failure(_ reason: String) -> StorageError {
+        let error = StorageError.writeFailed(path: path, reason: reason)
         if writeError == nil { writeError = error }
         return error
     }

@@ -1,9 +1,12 @@
-/// Everything that can go wrong reading or writing a checkpoint (`.npz` archive) that a user can cause:
-/// a missing, truncated, corrupted or foreign file, or a full disk.
+import Foundation
+
+/// Everything that can go wrong reading or writing a file of ELMoKit's (a checkpoint or other `.npz` archive, a run
+/// folder, any input file) that a user can cause: a missing, truncated, corrupted or foreign file, a full disk, or a
+/// folder another process is writing.
 ///
-/// Each message names the file and member and says what to do; a corrupted file is always refused, never
+/// Each message names the file (and member) and says what to do; a corrupted file is always refused, never
 /// partially loaded.
-public enum CheckpointError: Error, CustomStringConvertible, Equatable {
+public enum StorageError: Error, CustomStringConvertible, LocalizedError, Equatable {
     /// No file at this path.
     case fileNotFound(String)
     /// The file exists but is not a ZIP archive (no ZIP signature at all).
@@ -27,13 +30,15 @@ public enum CheckpointError: Error, CustomStringConvertible, Equatable {
     case readFailed(path: String, reason: String)
     /// Creating, writing, syncing or renaming the file failed; an existing file at `path` is left untouched.
     case writeFailed(path: String, reason: String)
-    /// The checkpoint holds no softmax (a model imported from a bilm-tf / AllenNLP weight file), but `use` needs one.
-    case noSoftmax(path: String, use: String, importedFrom: String?)
+    /// Another process holds the lock of the output folder or file `output` (`pid` when it could be read).
+    case locked(output: String, pid: Int32?)
+    /// The lock file for `output` cannot be created or locked.
+    case cannotLock(output: String, reason: String)
 
     public var description: String {
         switch self {
         case .fileNotFound(let path):
-            return "No checkpoint file at '\(path)'. Check the path, or pass the run folder that holds best.npz."
+            return "No file at '\(path)'. Check the path (where a checkpoint is expected, a run folder holding best.npz also works)."
         case .notAZip(let path):
             return "'\(path)' is not a ZIP/.npz archive (no ZIP signature). Pass a checkpoint written by `elmo` "
                 + "or by numpy's savez/savez_compressed."
@@ -61,12 +66,13 @@ public enum CheckpointError: Error, CustomStringConvertible, Equatable {
         case .writeFailed(let path, let reason):
             return "Could not write '\(path)': \(reason). Check free space and permissions; any earlier file at "
                 + "that path is left as it was."
-        case .noSoftmax(let path, let use, let importedFrom):
-            let origin = importedFrom.map { " (imported from '\($0)')" } ?? ""
-            return "'\(path)'\(origin) has no softmax: bilm-tf / AllenNLP weight files do not carry one, so it cannot be "
-                + "used for \(use). It can be used with `elmo embed`, `elmo finetune` and `elmo inspect`; for \(use), "
-                + "import it again with `--softmax-weights` (bilm-tf's *_softmax_weights.hdf5) and its `--vocab`, or "
-                + "pre-train a model with `elmo pretrain`."
+        case let .locked(output, pid):
+            return "\(output) is being written by another process (PID \(pid.map(String.init) ?? "unknown")). Wait for it to end, "
+                + "or choose another --output."
+        case let .cannotLock(output, reason):
+            return "Cannot lock \(output) for writing: \(reason)."
         }
     }
+
+    public var errorDescription: String? { description }
 }

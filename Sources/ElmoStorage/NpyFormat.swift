@@ -84,7 +84,7 @@ public enum NpyFormat {
     /// Total header size (magic through `\n`) from the first `prefixLength` bytes of a member.
     public static func headerSize(prefix: [UInt8], path: String, member: String) throws -> Int {
         guard prefix.count >= prefixLength, Array(prefix[0..<6]) == magic else {
-            throw CheckpointError.corruptMember(path: path, member: member,
+            throw StorageError.corruptMember(path: path, member: member,
                                                 reason: "it does not start with the NPY magic '\\x93NUMPY'")
         }
         switch prefix[6] {
@@ -93,7 +93,7 @@ public enum NpyFormat {
         case 2, 3:
             return 12 + (Int(prefix[8]) | Int(prefix[9]) << 8 | Int(prefix[10]) << 16 | Int(prefix[11]) << 24)
         default:
-            throw CheckpointError.corruptMember(path: path, member: member,
+            throw StorageError.corruptMember(path: path, member: member,
                                                 reason: "NPY format version \(prefix[6]).\(prefix[7]) is not 1.0, 2.0 or 3.0")
         }
     }
@@ -102,7 +102,7 @@ public enum NpyFormat {
     public static func decodeHeader(_ bytes: [UInt8], path: String, member: String) throws -> NpyHeader {
         let size = try headerSize(prefix: Array(bytes.prefix(prefixLength)), path: path, member: member)
         guard size == bytes.count else {
-            throw CheckpointError.corruptMember(path: path, member: member,
+            throw StorageError.corruptMember(path: path, member: member,
                                                 reason: "its NPY header length field says \(size) bytes, but \(bytes.count) were given")
         }
         let start = bytes[6] == 1 ? 10 : 12
@@ -112,7 +112,7 @@ public enum NpyFormat {
               case .string(let descr)? = dict["descr"],
               case .bool(let fortranOrder)? = dict["fortran_order"],
               case .tuple(let shape)? = dict["shape"] else {
-            throw CheckpointError.corruptMember(path: path, member: member,
+            throw StorageError.corruptMember(path: path, member: member,
                                                 reason: "unreadable NPY header \(text.trimmingTrailingSpaces.debugDescription)")
         }
         return NpyHeader(descr: descr, fortranOrder: fortranOrder, shape: shape)

@@ -1,4 +1,4 @@
-import ElmoBiLM
+import ElmoStorage
 import ElmoTensor
 import Foundation
 import XCTest
@@ -93,7 +93,7 @@ final class NpzNumpyInteropTests: XCTestCase {
             XCTAssertEqual(try reader.int64("small"), [5, 6, 7])
             XCTAssertEqual(try reader.uint64("seed"), [UInt64.max, 3])
             XCTAssertThrowsError(try reader.tensor("wide")) {
-                XCTAssertEqual($0 as? CheckpointError, .badDType(member: "wide.npy", found: "<f8"))
+                XCTAssertEqual($0 as? StorageError, .badDType(member: "wide.npy", found: "<f8"))
             }
         }
     }

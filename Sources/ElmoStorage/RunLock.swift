@@ -13,20 +13,20 @@ public final class RunLock {
     public let path: String
     private var descriptor: Int32
 
-    /// Takes the lock file `path` (created if missing); throws `RunLockError.held` naming the holder's PID.
+    /// Takes the lock file `path` (created if missing); throws `StorageError.locked` naming the holder's PID.
     public init(path: String, output: String) throws {
         self.path = path
         while true {
             let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
             guard fd >= 0 else {
-                throw RunLockError.cannotLock(output: output, reason: "cannot create \(path): \(String(cString: strerror(errno)))")
+                throw StorageError.cannotLock(output: output, reason: "cannot create \(path): \(String(cString: strerror(errno)))")
             }
             if flock(fd, LOCK_EX | LOCK_NB) != 0 {
                 let reason = errno
                 let holder = Self.pid(in: fd)
                 close(fd)
-                if reason == EWOULDBLOCK { throw RunLockError.held(output: output, pid: holder) }
-                throw RunLockError.cannotLock(output: output, reason: String(cString: strerror(reason)))
+                if reason == EWOULDBLOCK { throw StorageError.locked(output: output, pid: holder) }
+                throw StorageError.cannotLock(output: output, reason: String(cString: strerror(reason)))
             }
             // The previous holder may have removed the file between our open and flock: then we locked an
             // unlinked file nobody else will see, so start over on the current one.
@@ -88,19 +88,4 @@ public final class RunLock {
     }
 
     deinit { release() }
-}
-
-public enum RunLockError: Error, CustomStringConvertible, Equatable {
-    case held(output: String, pid: Int32?)
-    case cannotLock(output: String, reason: String)
-
-    public var description: String {
-        switch self {
-        case let .held(output, pid):
-            return "\(output) is being written by another process (PID \(pid.map(String.init) ?? "unknown")). Wait for it to end, "
-                + "or choose another --output."
-        case let .cannotLock(output, reason):
-            return "Cannot lock \(output) for writing: \(reason)."
-        }
-    }
 }
