@@ -27,7 +27,7 @@ let package = Package(
         .target(name: "ElmoStorage", dependencies: ["ElmoTensor", "_CZlib"]),
         .target(name: "ElmoReporting", dependencies: ["ElmoStorage"]),
         // The data flow: text → layers → biLM (and its checkpoint) → embedder → task heads → metrics.
-        .target(name: "ElmoText", dependencies: ["_CZlib", .product(name: "SwiftCSV", package: "SwiftCSV")]),
+        .target(name: "ElmoText", dependencies: ["ElmoStorage", "_CZlib", .product(name: "SwiftCSV", package: "SwiftCSV")]),
         .target(name: "ElmoLayers", dependencies: ["ElmoTensor"]),
         .target(name: "ElmoOptim", dependencies: ["ElmoTensor"]),
         .target(name: "ElmoBiLM", dependencies: [
@@ -60,13 +60,13 @@ let package = Package(
         .target(name: "_TestSupport", dependencies: ["ElmoTensor"], path: "Sources/_TestSupport"),
         .testTarget(name: "ElmoTensorTests", dependencies: ["ElmoTensor", "_TestSupport"]),
         .testTarget(name: "ElmoStorageTests", dependencies: ["ElmoStorage", "ElmoTensor"]),
-        .testTarget(name: "ElmoTextTests", dependencies: ["ElmoText"]),
+        .testTarget(name: "ElmoTextTests", dependencies: ["ElmoText", "ElmoStorage"]),
         .testTarget(name: "ElmoLayersTests", dependencies: ["ElmoLayers", "ElmoTensor", "_TestSupport"]),
         .testTarget(name: "ElmoOptimTests", dependencies: ["ElmoOptim", "ElmoTensor"]),
         .testTarget(name: "ElmoBiLMTests", dependencies: [
             "ElmoBiLM", "ElmoLayers", "ElmoOptim", "ElmoStorage", "ElmoTensor", "ElmoText", "_TestSupport",
         ], resources: [.copy("Fixtures")]),
-        .testTarget(name: "ElmoEmbeddingsTests", dependencies: ["ElmoEmbeddings", "ElmoBiLM", "ElmoTensor", "ElmoText", "_TestSupport"]),
+        .testTarget(name: "ElmoEmbeddingsTests", dependencies: ["ElmoEmbeddings", "ElmoBiLM", "ElmoStorage", "ElmoTensor", "ElmoText", "_TestSupport"]),
         .testTarget(name: "ElmoTasksTests", dependencies: [
             "ElmoTasks", "ElmoBiLM", "ElmoLayers", "ElmoTensor", "ElmoText", "_TestSupport",
         ]),

@@ -1,4 +1,5 @@
 import ElmoLayers
+import ElmoStorage
 import ElmoTensor
 import Foundation
 
@@ -64,9 +65,9 @@ public struct BiLMOptions: Codable, Equatable {
     public static func load(path: String, allowUnknownKeys: Bool = false) throws -> BiLMOptions {
         var isDirectory: ObjCBool = false
         if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
-            throw ConfigError.invalid(path: path, key: "", reason: "is a folder; give a config file such as Pretrain/tiny.json")
+            throw BiLMError.invalidConfig(path: path, key: "", reason: "is a folder; give a config file such as Pretrain/tiny.json")
         }
-        guard let data = FileManager.default.contents(atPath: path) else { throw ConfigError.fileNotFound(path) }
+        guard let data = FileManager.default.contents(atPath: path) else { throw StorageError.fileNotFound(path) }
         let options = try decode(data, source: path)
         if !allowUnknownKeys { try rejectUnknownKeys(data, source: path) }
         try options.validateTrainingMemory(source: path)
@@ -83,22 +84,22 @@ public struct BiLMOptions: Codable, Equatable {
             options = try JSONDecoder().decode(BiLMOptions.self, from: data)
         } catch let DecodingError.keyNotFound(key, context) {
             let key = path(context.codingPath, key)
-            throw ConfigError.invalid(path: source, key: key, reason: "is missing; it must be \(accepted(key))")
+            throw BiLMError.invalidConfig(path: source, key: key, reason: "is missing; it must be \(accepted(key))")
         } catch let DecodingError.valueNotFound(_, context) {
             let key = path(context.codingPath)
-            throw ConfigError.invalid(path: source, key: key, reason: "is null; it must be \(accepted(key))")
+            throw BiLMError.invalidConfig(path: source, key: key, reason: "is null; it must be \(accepted(key))")
         } catch let DecodingError.typeMismatch(_, context) {
             let key = path(context.codingPath)
-            throw ConfigError.invalid(path: source, key: key, reason: "has the wrong type; it must be \(accepted(key))")
+            throw BiLMError.invalidConfig(path: source, key: key, reason: "has the wrong type; it must be \(accepted(key))")
         } catch let DecodingError.dataCorrupted(context) where !context.codingPath.isEmpty {
             // Valid JSON, but a value its key cannot hold, e.g. `"dim": 256.5` for an integer.
             let key = path(context.codingPath)
-            throw ConfigError.invalid(path: source, key: key, reason: "has a value it cannot hold (\(context.debugDescription)); it must be \(accepted(key))")
+            throw BiLMError.invalidConfig(path: source, key: key, reason: "has a value it cannot hold (\(context.debugDescription)); it must be \(accepted(key))")
         } catch {
             if let (key, value) = firstFractionalInteger(in: data) {
-                throw ConfigError.invalid(path: source, key: key, reason: "is \(value), not an integer; it must be \(accepted(key))")
+                throw BiLMError.invalidConfig(path: source, key: key, reason: "is \(value), not an integer; it must be \(accepted(key))")
             }
-            throw ConfigError.invalid(path: source, key: "", reason: "is not valid JSON (\(error))")
+            throw BiLMError.invalidConfig(path: source, key: "", reason: "is not valid JSON (\(error))")
         }
         try options.validate(source: source)
         return options
@@ -139,8 +140,8 @@ public struct BiLMOptions: Codable, Equatable {
 
     /// Checks every value against its accepted range; the error names the key, the value and the range.
     public func validate(source: String) throws {
-        func bad(_ key: String, _ value: Any) -> ConfigError {
-            .invalid(path: source, key: key, reason: "is \(value); it must be \(Self.accepted(key))")
+        func bad(_ key: String, _ value: Any) -> BiLMError {
+            .invalidConfig(path: source, key: key, reason: "is \(value); it must be \(Self.accepted(key))")
         }
         let cnn = char_cnn
         if cnn.embedding.dim < 1 { throw bad("char_cnn.embedding.dim", cnn.embedding.dim) }
@@ -184,17 +185,4 @@ public struct BiLMOptions: Codable, Equatable {
 
     public var sampledSoftmaxSize: Int { n_negative_samples_batch ?? 0 }
     public var clipNorm: Float { all_clip_norm_val ?? 10 }
-}
-
-/// A bad configuration file or value.
-public enum ConfigError: Error, CustomStringConvertible {
-    case fileNotFound(String)
-    case invalid(path: String, key: String, reason: String)
-
-    public var description: String {
-        switch self {
-        case .fileNotFound(let p): return "Config file \(p) does not exist. Pass one of Pretrain/*.json or your own options.json."
-        case let .invalid(path, key, reason): return "Config \(path): \(key.isEmpty ? "the file" : "key '\(key)'") \(reason)."
-        }
-    }
 }

@@ -20,8 +20,8 @@ extension BiLMOptions {
 
     /// Checks every size key against its upper bound, naming the key, the value and the range.
     func validateSizes(source: String) throws {
-        func tooLarge(_ key: String, _ value: Int) -> ConfigError {
-            .invalid(path: source, key: key, reason: "is \(value); it must be \(Self.accepted(key))")
+        func tooLarge(_ key: String, _ value: Int) -> BiLMError {
+            .invalidConfig(path: source, key: key, reason: "is \(value); it must be \(Self.accepted(key))")
         }
         let sizes: [(String, Int)] = [
             ("char_cnn.embedding.dim", char_cnn.embedding.dim), ("char_cnn.n_highway", char_cnn.n_highway),
@@ -32,11 +32,11 @@ extension BiLMOptions {
         ]
         for (key, value) in sizes where value > Self.upperBound(key) { throw tooLarge(key, value) }
         if char_cnn.filters.count > Self.upperBound("char_cnn.filters") {
-            throw ConfigError.invalid(path: source, key: "char_cnn.filters",
+            throw BiLMError.invalidConfig(path: source, key: "char_cnn.filters",
                                       reason: "has \(char_cnn.filters.count) filters; it must be \(Self.accepted("char_cnn.filters"))")
         }
         for (k, filter) in char_cnn.filters.enumerated() where filter.count == 2 && filter[1] > Self.upperBound("char_cnn.filters.count") {
-            throw ConfigError.invalid(path: source, key: "char_cnn.filters[\(k)]",
+            throw BiLMError.invalidConfig(path: source, key: "char_cnn.filters[\(k)]",
                                       reason: "has \(filter[1]) filters; it must be \(Self.accepted("char_cnn.filters"))")
         }
     }
@@ -47,7 +47,7 @@ extension BiLMOptions {
         let needed = estimatedTrainingBytes
         let available = ProcessInfo.processInfo.physicalMemory
         if needed > Double(available) {
-            throw ConfigError.invalid(
+            throw BiLMError.invalidConfig(
                 path: source, key: "lstm.dim",
                 reason: String(format: "(%d, with projection_dim %d, n_layers %d, batch_size %d, unroll_steps %d) needs about %.1f GB "
                                 + "for one training step, more than this machine's %.1f GB; lower lstm.dim, batch_size or unroll_steps",
@@ -118,7 +118,7 @@ extension BiLMOptions {
                 let path = prefix.isEmpty ? key : prefix + "." + key
                 guard known.contains(key) else {
                     let suggestion = Spelling.closest(key, among: known).map { " (did you mean '\(prefix.isEmpty ? $0 : prefix + "." + $0)'?)" } ?? ""
-                    throw ConfigError.invalid(
+                    throw BiLMError.invalidConfig(
                         path: source, key: path,
                         reason: "is not a config key\(suggestion); fix it, or pass --allow-unknown-keys to ignore keys ELMoKit does not use "
                             + "(e.g. in a bilm-tf options.json). Known keys here: \(known.joined(separator: ", "))")

@@ -28,10 +28,10 @@ public struct InitFrom {
                 ("lstm.use_skip_connections", text(l.use_skip_connections ?? false))]
     }
 
-    /// Throws `InitFromError.architectureChanged` for the first architecture key whose value differs.
+    /// Throws `BiLMError.architectureChanged` for the first architecture key whose value differs.
     public static func checkArchitecture(source: BiLMOptions, config: BiLMOptions, sourcePath: String) throws {
         for (s, c) in zip(architecture(source), architecture(config)) where s.value != c.value {
-            throw InitFromError.architectureChanged(key: s.key, source: s.value, config: c.value, checkpoint: sourcePath)
+            throw BiLMError.architectureChanged(key: s.key, source: s.value, config: c.value, checkpoint: sourcePath)
         }
     }
 
@@ -67,17 +67,5 @@ public struct InitFrom {
         self.model = model
         self.vocabulary = plan.vocabulary
         self.notes = notes
-    }
-}
-
-/// `--init-from` problems, each naming the fix.
-public enum InitFromError: Error, CustomStringConvertible, Equatable {
-    case architectureChanged(key: String, source: String, config: String, checkpoint: String)
-
-    public var description: String {
-        switch self {
-        case let .architectureChanged(key, source, config, checkpoint):
-            return "--init-from: the architecture key '\(key)' is \(source) in \(checkpoint) but \(config) in --config; an adapted model keeps the source's architecture. Set '\(key)' to \(source) (only training keys such as learning_rate, dropout, optimizer, batch_size, unroll_steps and n_negative_samples_batch may change), or drop --config to use the checkpoint's options."
-        }
     }
 }

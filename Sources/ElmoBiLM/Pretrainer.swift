@@ -39,29 +39,6 @@ public struct PretrainSettings {
     }
 }
 
-/// Errors of the training loop that a user can cause or fix.
-public enum PretrainError: Error, CustomStringConvertible {
-    case nothingToResume(String)
-    case runFolderNotEmpty(String)
-    case corpusTooSmall(pairs: Int, batchSize: Int, unroll: Int)
-    case diverged(step: Int, loss: Double)
-    case resumeMismatch(folder: String, what: String, stored: String, given: String)
-    case foreignFolder(folder: String, files: [String])
-
-    public var description: String {
-        switch self {
-        case .nothingToResume(let p): return "--resume: \(p) holds no checkpoint (no `latest` file). Start without --resume."
-        case .runFolderNotEmpty(let p): return "\(p) already holds a run (a `latest` checkpoint). Pass --resume to continue it, or choose another --output."
-        case let .corpusTooSmall(pairs, b, t): return "The training text gives \(pairs) token pairs, too few for batch \(b) (each of the \(b) rows needs at least 2). Add text or lower batch_size (unroll \(t))."
-        case let .diverged(step, loss): return "Training diverged at step \(step) (loss \(loss)). Lower the learning rate or the gradient clip."
-        case let .resumeMismatch(folder, what, stored, given):
-            return "--resume: the run in \(folder) was started with \(what) \(stored), this command gives \(what) \(given). Resume with the run's \(what), or start a new run in another --output."
-        case let .foreignFolder(folder, files):
-            return "\(folder) is not empty and is not a pre-training run folder (it holds \(files.prefix(5).joined(separator: ", "))\(files.count > 5 ? ", …" : "")). Choose a new or empty --output; nothing was changed."
-        }
-    }
-}
-
 /// The pre-training loop: truncated BPTT over the reference's B contiguous streams, LSTM states carried across
 /// steps and reset at each epoch start, global-norm clipping, the optimizer of the options, validation
 /// perplexity every N steps and at the end, checkpoints every N steps and at the end; exact resume.
@@ -89,7 +66,7 @@ public final class Pretrainer {
         corpus = try Corpus(patterns: settings.trainPatterns)
         let hasRun = FileManager.default.fileExists(atPath: run.file("latest"))
         if settings.resume {
-            guard hasRun else { throw PretrainError.nothingToResume(settings.outputFolder) }
+            guard hasRun else { throw BiLMError.nothingToResume(settings.outputFolder) }
             let contents = try BiLMCheckpoint.load(try BiLMCheckpoint.latestCheckpoint(inRunFolder: settings.outputFolder))
             try contents.requireSoftmax(for: "continued pre-training (--resume)")
             model = contents.model
@@ -115,7 +92,7 @@ public final class Pretrainer {
             states = contents.states ?? contents.model.zeroStates(batch: settings.options.batch_size)
             metrics = MetricsLog(path: run.metricsPath, truncate: false, keepingStepsUpTo: trainer.step)
         } else {
-            guard !hasRun else { throw PretrainError.runFolderNotEmpty(settings.outputFolder) }
+            guard !hasRun else { throw BiLMError.runFolderNotEmpty(settings.outputFolder) }
             try run.requirePretrainFolder()
             var start: InitFrom?
             if let source = settings.initFrom {
@@ -222,14 +199,14 @@ public final class Pretrainer {
                                            vocabulary: vocabulary, batchSize: batchSize, unroll: unroll,
                                            maxCharacters: model.maxCharacters, scratchDirectory: scratch)
             guard streams.rowLength >= 2 else {
-                throw PretrainError.corpusTooSmall(pairs: streams.pairCount, batchSize: batchSize, unroll: unroll)
+                throw BiLMError.corpusTooSmall(pairs: streams.pairCount, batchSize: batchSize, unroll: unroll)
             }
             if trainer.stepInEpoch == 0 { states = model.zeroStates(batch: batchSize) }
             while trainer.stepInEpoch < streams.stepCount && !finished() {
                 let batch = try streams.batch(step: trainer.stepInEpoch)
                 model.zeroGradients()
                 let loss = model.trainStep(batch, states: &states, rng: &rng)
-                guard loss.isFinite else { throw PretrainError.diverged(step: trainer.step, loss: loss) }
+                guard loss.isFinite else { throw BiLMError.diverged(step: trainer.step, loss: loss) }
                 GradientClipping.clipGlobalNorm(parameters, maxNorm: model.options.clipNorm)
                 optimizer.step(parameters)
                 trainer.step += 1

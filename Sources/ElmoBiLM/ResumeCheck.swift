@@ -4,13 +4,13 @@ import Foundation
 /// so a different seed or training text is refused (it would silently give another run under the same name), and a
 /// changed config, which the checkpoint's options override, is named key by key.
 enum ResumeCheck {
-    /// Throws `PretrainError.resumeMismatch` when `--seed` or the training files differ from the checkpoint's.
+    /// Throws `BiLMError.resumeMismatch` when `--seed` or the training files differ from the checkpoint's.
     static func requireSameRun(checkpoint trainer: TrainerState, seed: UInt64, trainFiles: [String], folder: String) throws {
         if trainer.seed != seed {
-            throw PretrainError.resumeMismatch(folder: folder, what: "--seed", stored: "\(trainer.seed)", given: "\(seed)")
+            throw BiLMError.resumeMismatch(folder: folder, what: "--seed", stored: "\(trainer.seed)", given: "\(seed)")
         }
         if !trainer.trainFiles.isEmpty && trainer.trainFiles != trainFiles {
-            throw PretrainError.resumeMismatch(folder: folder, what: "--train", stored: trainer.trainFiles.joined(separator: " "),
+            throw BiLMError.resumeMismatch(folder: folder, what: "--train", stored: trainer.trainFiles.joined(separator: " "),
                                                given: trainFiles.joined(separator: " "))
         }
     }

@@ -10,6 +10,6 @@ extension RunFolder {
     public func requirePretrainFolder() throws {
         let names = ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).filter { !$0.hasPrefix(".") }
         let foreign = names.filter { !Self.pretrainFiles.contains($0) }.sorted()
-        if !foreign.isEmpty { throw PretrainError.foreignFolder(folder: path, files: foreign) }
+        if !foreign.isEmpty { throw BiLMError.foreignFolder(folder: path, files: foreign) }
     }
 }

@@ -41,7 +41,7 @@ public struct VocabularyAdaptation {
         let unseen = counts.filter { old.id(of: $0.word) == old.unkId && $0.word != Vocabulary.unk }
         let mode = requested ?? (vocabularyFile != nil ? .replace : unseen.isEmpty ? .keep : .extend)
         if vocabularyFile != nil && mode != .replace {
-            throw AdaptationError.vocabularyFileNeedsReplace(mode: mode)
+            throw BiLMError.vocabularyFileNeedsReplace(mode: mode)
         }
         let vocabulary: Vocabulary
         switch mode {
@@ -66,7 +66,7 @@ public struct VocabularyAdaptation {
         let total = counts.reduce(0) { $0 + $1.count }
         let unknown = counts.reduce(0) { $0 + (vocabulary.id(of: $1.word) == vocabulary.unkId ? $1.count : 0) }
         guard unknown < total else {
-            throw AdaptationError.allUnknown(files: textFiles, tokens: total, mode: mode)
+            throw BiLMError.allUnknown(files: textFiles, tokens: total, mode: mode)
         }
         return VocabularyAdaptation(mode: mode, vocabulary: vocabulary, sourceRows: sourceRows, textTokens: total,
                                     unknownTokens: unknown)
@@ -146,20 +146,5 @@ public struct VocabularyAdaptation {
             parts.append(encoder.forward(chars, tokenCount: slice.count, cache: &cache))
         }
         return parts.isEmpty ? Tensor(zeros: [0, encoder.outputSize]) : Tensor.concatenatingRows(parts)
-    }
-}
-
-/// Vocabulary problems of an adaptation run, each with the fix.
-public enum AdaptationError: Error, CustomStringConvertible, Equatable {
-    case vocabularyFileNeedsReplace(mode: VocabularyMode)
-    case allUnknown(files: [String], tokens: Int, mode: VocabularyMode)
-
-    public var description: String {
-        switch self {
-        case .vocabularyFileNeedsReplace(let mode):
-            return "--vocab with --init-from gives the adapted model a new vocabulary, which is --vocab-mode replace, not \(mode.rawValue). Drop --vocab, or pass --vocab-mode replace."
-        case let .allUnknown(files, tokens, mode):
-            return "Every one of the \(tokens) tokens of \(files.joined(separator: ", ")) is outside the vocabulary (--vocab-mode \(mode.rawValue)), so the model would learn only <UNK>. Use --vocab-mode extend or replace, raise --max-vocab, or check that this is the right text."
-        }
     }
 }

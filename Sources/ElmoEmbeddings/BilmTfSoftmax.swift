@@ -17,11 +17,11 @@ public enum BilmTfSoftmax {
         let keys = "the vocabulary's \(v) words (--vocab) and lstm.projection_dim \(p)"
         for (name, expected) in [(weightDataset, [v, p]), (biasDataset, [v])] {
             guard reader.contains(name) else {
-                throw WeightFileError.missingDataset(path: path, dataset: name, expected: expected, keys: keys)
+                throw EmbedError.weightFileMismatch(path: path, dataset: name, expected: expected, found: nil, keys: keys)
             }
             let found = try reader.shape(name)
             guard found == expected else {
-                throw WeightFileError.shapeMismatch(path: path, dataset: name, expected: expected, found: found, keys: keys)
+                throw EmbedError.weightFileMismatch(path: path, dataset: name, expected: expected, found: found, keys: keys)
             }
         }
         let scored = BiLanguageModel(options: model.options, vocabularySize: v, seed: 0)

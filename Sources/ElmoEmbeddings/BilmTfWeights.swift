@@ -1,5 +1,6 @@
 import ElmoBiLM
 import ElmoLayers
+import ElmoStorage
 import ElmoTensor
 import ElmoText
 import Foundation
@@ -33,9 +34,9 @@ public enum BilmTfWeights {
     /// naming the key); unknown keys are ignored; the training keys that published files lack get bilm-tf's training
     /// defaults (dropout 0.1, batch_size 128, unroll_steps 20), which only matter if the model is trained further.
     public static func readOptions(path: String) throws -> BiLMOptions {
-        guard let data = FileManager.default.contents(atPath: path) else { throw ConfigError.fileNotFound(path) }
+        guard let data = FileManager.default.contents(atPath: path) else { throw StorageError.fileNotFound(path) }
         guard var object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
-            throw ConfigError.invalid(path: path, key: "", reason: "is not a JSON object")
+            throw BiLMError.invalidConfig(path: path, key: "", reason: "is not a JSON object")
         }
         let defaults: [(String, Any)] = [("dropout", 0.1), ("batch_size", 128), ("unroll_steps", 20)]
         for (key, value) in defaults where object[key] == nil || object[key] is NSNull { object[key] = value }
@@ -55,11 +56,11 @@ public enum BilmTfWeights {
             let found: [Int]
             do {
                 found = try reader.shape(layout.name)
-            } catch HDF5Error.missingDataset {
-                throw WeightFileError.missingDataset(path: weightsPath, dataset: layout.name, expected: layout.shape, keys: layout.keys)
+            } catch EmbedError.missingDataset {
+                throw EmbedError.weightFileMismatch(path: weightsPath, dataset: layout.name, expected: layout.shape, found: nil, keys: layout.keys)
             }
             guard found == layout.shape else {
-                throw WeightFileError.shapeMismatch(path: weightsPath, dataset: layout.name, expected: layout.shape, found: found,
+                throw EmbedError.weightFileMismatch(path: weightsPath, dataset: layout.name, expected: layout.shape, found: found,
                                                     keys: layout.keys)
             }
             layout.scatter(try reader.floats(layout.name))
@@ -82,12 +83,12 @@ public enum BilmTfWeights {
         let names = ["options.json", "weights.hdf5"] + (vocabulary == nil ? [] : ["vocab.txt"])
         let paths = names.map { (directory as NSString).appendingPathComponent($0) }
         if !overwrite, let existing = paths.first(where: { FileManager.default.fileExists(atPath: $0) }) {
-            throw WeightFileError.outputExists(path: existing)
+            throw EmbedError.outputExists(existing)
         }
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         } catch {
-            throw WeightFileError.writeFailed(path: directory, reason: error.localizedDescription)
+            throw StorageError.writeFailed(path: directory, reason: error.localizedDescription)
         }
         let suffix = ".partial-\(getpid())"
         let weightsPath = paths[1]
@@ -98,7 +99,7 @@ public enum BilmTfWeights {
             try write(optionsJSON(model.options), to: paths[0] + suffix)
             try vocabulary?.write(to: paths[2] + suffix)
             for path in paths where rename(path + suffix, path) != 0 {
-                throw WeightFileError.writeFailed(path: path, reason: String(cString: strerror(errno)))
+                throw StorageError.writeFailed(path: path, reason: String(cString: strerror(errno)))
             }
         } catch {
             for path in paths { try? FileManager.default.removeItem(atPath: path + suffix) }
@@ -245,33 +246,7 @@ public enum BilmTfWeights {
         do {
             try data.write(to: URL(fileURLWithPath: path))
         } catch {
-            throw WeightFileError.writeFailed(path: path, reason: error.localizedDescription)
-        }
-    }
-}
-
-/// A bilm-tf / AllenNLP weight file that does not fit its options, or an export that cannot be written.
-public enum WeightFileError: Error, CustomStringConvertible, Equatable {
-    /// The options imply a dataset the weight file lacks.
-    case missingDataset(path: String, dataset: String, expected: [Int], keys: String)
-    /// A dataset's shape differs from the one the options imply.
-    case shapeMismatch(path: String, dataset: String, expected: [Int], found: [Int], keys: String)
-    /// An export would replace an existing file.
-    case outputExists(path: String)
-    case writeFailed(path: String, reason: String)
-
-    public var description: String {
-        switch self {
-        case let .missingDataset(path, dataset, expected, keys):
-            return "'\(path)' has no dataset '\(dataset)', which the options (\(keys)) require with shape \(expected). "
-                + "Pass the options.json that belongs to this weight file."
-        case let .shapeMismatch(path, dataset, expected, found, keys):
-            return "Dataset '\(dataset)' in '\(path)' has shape \(found), but the options (\(keys)) imply \(expected). "
-                + "Pass the options.json that belongs to this weight file."
-        case let .outputExists(path):
-            return "'\(path)' already exists. Choose another --output folder, or pass --overwrite."
-        case let .writeFailed(path, reason):
-            return "Could not write '\(path)': \(reason). Check free space and permissions."
+            throw StorageError.writeFailed(path: path, reason: error.localizedDescription)
         }
     }
 }

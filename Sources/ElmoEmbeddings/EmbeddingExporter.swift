@@ -30,30 +30,6 @@ public struct EmbedSettings {
     }
 }
 
-/// Input or output problems of `elmo embed`, each naming the file and line.
-public enum EmbedError: Error, CustomStringConvertible, Equatable {
-    case emptyLine(path: String, line: Int)
-    case outputExists(String)
-    case outputNotWritable(path: String, reason: String)
-    case emptyInput(String)
-    case lineTooLong(path: String, line: Int, tokens: Int, limit: Int)
-    case outputIsFolder(String)
-
-    public var description: String {
-        switch self {
-        case let .emptyLine(path, line):
-            return "\(path):\(line): empty line (no tokens). Remove it, or pass --skip-empty to skip such lines (their numbers are recorded in the output)."
-        case .outputExists(let p): return "\(p) already exists. Pass --overwrite to replace it, or choose another --output."
-        case let .outputNotWritable(p, reason): return "Cannot write \(p): \(reason)."
-        case .emptyInput(let p): return "\(p) holds no sentences."
-        case let .lineTooLong(path, line, tokens, limit):
-            return "\(path):\(line): \(tokens) tokens, more than --max-length \(limit). Split the line into sentences, or raise --max-length (memory grows with it)."
-        case .outputIsFolder(let p):
-            return "\(p) is a folder; --output names the file to write (e.g. \((p as NSString).appendingPathComponent("vectors.hdf5"))). --overwrite never replaces a folder."
-        }
-    }
-}
-
 /// Streams sentences from the input through the embedder into an `EmbeddingWriter`, a chunk at a time, so memory
 /// stays flat however long the input is. Problems with the input or output are found before any embedding work.
 public final class EmbeddingExporter {
@@ -90,10 +66,10 @@ public final class EmbeddingExporter {
         let dir = folder.isEmpty ? "." : folder
         var isDirectory: ObjCBool = false
         guard manager.fileExists(atPath: dir, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw EmbedError.outputNotWritable(path: path, reason: "the folder \(dir) does not exist")
+            throw StorageError.writeFailed(path: path, reason: "the folder \(dir) does not exist")
         }
         guard manager.isWritableFile(atPath: dir) else {
-            throw EmbedError.outputNotWritable(path: path, reason: "the folder \(dir) is not writable")
+            throw StorageError.writeFailed(path: path, reason: "the folder \(dir) is not writable")
         }
     }
 
@@ -186,7 +162,7 @@ public final class EmbeddingExporter {
             try writer.finish(sentenceToIndex: String(decoding: json, as: UTF8.self), skippedLines: summary.skippedLines)
             if settings.overwrite { try? FileManager.default.removeItem(atPath: settings.output) }
             guard rename(temporary, settings.output) == 0 else {
-                throw EmbedError.outputNotWritable(path: settings.output, reason: String(cString: strerror(errno)))
+                throw StorageError.writeFailed(path: settings.output, reason: String(cString: strerror(errno)))
             }
         } catch {
             try? FileManager.default.removeItem(atPath: temporary)

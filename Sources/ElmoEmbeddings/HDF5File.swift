@@ -1,3 +1,4 @@
+import ElmoStorage
 // HDF5 output and input through Debian's serial libhdf5 (the `_CHDF5` shim), in the subset ELMo needs:
 // float datasets (AllenNLP's `elmo` embedding layout, bilm-tf weight files), one variable-length UTF-8
 // string dataset (`sentence_to_index`) and root-group attributes. The serial library is not thread-safe:
@@ -12,7 +13,7 @@ import Darwin
 /// Process-wide HDF5 setup and error-stack reporting.
 enum HDF5Library {
     /// Opens the library once and turns off its automatic printing of error stacks to stderr; failures are
-    /// reported through `HDF5Error` instead, carrying the stack's text.
+    /// reported through `EmbedError` instead, carrying the stack's text.
     ///
     /// `H5dont_atexit`: a file whose close failed (a full disk) stays half-open inside the library, and HDF5's own
     /// exit handler then crashed closing it again (SIGSEGV after our clean error). Every file is closed explicitly
@@ -28,7 +29,7 @@ enum HDF5Library {
     }
 
     /// The current error stack as "outermost cause: innermost cause".
-    static func failure(_ path: String, _ operation: String) -> HDF5Error {
+    static func failure(_ path: String, _ operation: String) -> EmbedError {
         var buffer = [CChar](repeating: 0, count: 1024)
         chdf5_error_text(&buffer)
         var lines: [String] = []
@@ -223,8 +224,8 @@ public final class HDF5Reader {
     public init(path: String) throws {
         HDF5Library.prepare()
         self.path = path
-        guard access(path, F_OK) == 0 else { throw HDF5Error.fileNotFound(path) }
-        guard H5Fis_hdf5(path) > 0 else { throw HDF5Error.notHDF5(path: path) }
+        guard access(path, F_OK) == 0 else { throw StorageError.fileNotFound(path) }
+        guard H5Fis_hdf5(path) > 0 else { throw EmbedError.notHDF5(path: path) }
         file = H5Fopen(path, chdf5_acc_rdonly(), chdf5_p_default())
         if file < 0 { throw HDF5Library.failure(path, "open the file") }
     }
@@ -262,7 +263,7 @@ public final class HDF5Reader {
         defer { H5Tclose(type) }
         let typeClass = H5Tget_class(type)
         guard typeClass == H5T_FLOAT else {
-            throw HDF5Error.wrongType(path: path, name: name, expected: "floating-point numbers", found: Self.describe(typeClass))
+            throw EmbedError.wrongType(path: path, name: name, expected: "floating-point numbers", found: Self.describe(typeClass))
         }
         let count = try dimensions(of: dataset, name).reduce(1, *)
         return try [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
@@ -307,7 +308,7 @@ public final class HDF5Reader {
         let type = try HDF5Library.check(H5Aget_type(attribute), path, "read the type of attribute '\(name)'")
         defer { H5Tclose(type) }
         guard H5Tget_class(type) == H5T_INTEGER else {
-            throw HDF5Error.wrongType(path: path, name: name, expected: "integers", found: Self.describe(H5Tget_class(type)))
+            throw EmbedError.wrongType(path: path, name: name, expected: "integers", found: Self.describe(H5Tget_class(type)))
         }
         let space = try HDF5Library.check(H5Aget_space(attribute), path, "read the shape of attribute '\(name)'")
         defer { H5Sclose(space) }
@@ -334,13 +335,13 @@ public final class HDF5Reader {
     }
 
     private func openDataset(_ name: String) throws -> hid_t {
-        guard contains(name) else { throw HDF5Error.missingDataset(path: path, name: name) }
+        guard contains(name) else { throw EmbedError.missingDataset(path: path, name: name) }
         return try HDF5Library.check(H5Dopen2(file, name, chdf5_p_default()), path, "open dataset '\(name)'")
     }
 
     private func openAttribute(_ name: String) throws -> hid_t {
         precondition(file >= 0, "HDF5Reader for '\(path)' is closed; cannot read attribute '\(name)'.")
-        guard H5Aexists(file, name) > 0 else { throw HDF5Error.missingDataset(path: path, name: "attribute \(name)") }
+        guard H5Aexists(file, name) > 0 else { throw EmbedError.missingDataset(path: path, name: "attribute \(name)") }
         return try HDF5Library.check(H5Aopen(file, name, chdf5_p_default()), path, "open attribute '\(name)'")
     }
 
@@ -359,11 +360,11 @@ public final class HDF5Reader {
     private func readString(_ name: String, type: hid_t, space: hid_t,
                             read: (hid_t, UnsafeMutableRawPointer) -> herr_t) throws -> String {
         guard H5Tget_class(type) == H5T_STRING else {
-            throw HDF5Error.wrongType(path: path, name: name, expected: "a string", found: Self.describe(H5Tget_class(type)))
+            throw EmbedError.wrongType(path: path, name: name, expected: "a string", found: Self.describe(H5Tget_class(type)))
         }
         let count = Int(H5Sget_simple_extent_npoints(space))
         guard count >= 1 else {
-            throw HDF5Error.wrongType(path: path, name: name, expected: "a string", found: "an empty string array")
+            throw EmbedError.wrongType(path: path, name: name, expected: "a string", found: "an empty string array")
         }
         if H5Tis_variable_str(type) > 0 {
             let memoryType = try HDF5Library.variableStringType(cset: H5Tget_cset(type), path: path)

@@ -89,7 +89,7 @@ public final class NeighborIndex {
     public static func select(_ layer: Layer, from all: [Tensor]) throws -> Tensor {
         switch layer {
         case .layer(let k):
-            guard k < all.count else { throw NeighborIndexError.noSuchLayer(k, layers: all.count) }
+            guard k < all.count else { throw EmbedError.noSuchLayer(k, layers: all.count) }
             return all[k]
         case .mix:
             var sum = all[0]
@@ -146,32 +146,15 @@ public final class NeighborIndex {
         guard reader.contains(manifestMember),
               let manifest = try? JSONDecoder().decode(Manifest.self, from: Data(try reader.bytes(manifestMember))),
               manifest.format == format else {
-            throw NeighborIndexError.notAnIndex(path)
+            throw EmbedError.notAnIndex(path)
         }
         if let checkpoint {
             let crc = try FileChecksum.crc32(path: try BiLMCheckpoint.resolve(checkpoint))
-            if crc != manifest.checkpointCRC32 { throw NeighborIndexError.otherCheckpoint(path, built: manifest.checkpoint, given: checkpoint) }
+            if crc != manifest.checkpointCRC32 { throw EmbedError.otherCheckpoint(path, built: manifest.checkpoint, given: checkpoint) }
         }
         let layers = try (0..<manifest.layers).map { try reader.tensor("layer_\($0)") }
         let n = manifest.sentences.reduce(0) { $0 + $1.count }
-        guard layers.allSatisfy({ $0.shape == [n, manifest.dimension] }) else { throw NeighborIndexError.notAnIndex(path) }
+        guard layers.allSatisfy({ $0.shape == [n, manifest.dimension] }) else { throw EmbedError.notAnIndex(path) }
         return NeighborIndex(manifest: manifest, layers: layers)
-    }
-}
-
-public enum NeighborIndexError: Error, CustomStringConvertible, Equatable {
-    case noSuchLayer(Int, layers: Int)
-    case notAnIndex(String)
-    case otherCheckpoint(String, built: String, given: String)
-
-    public var description: String {
-        switch self {
-        case let .noSuchLayer(k, layers):
-            return "--layer \(k) does not exist: this biLM has layers 0...\(layers - 1) (0 is the token encoding), or use --layer mix."
-        case let .notAnIndex(path):
-            return "\(path) is not a neighbours index (no valid index.json with matching layer arrays); build one with --index CORPUS.txt --save-index \(path)."
-        case let .otherCheckpoint(path, built, given):
-            return "\(path) was built from the biLM \(built), not \(given) (their CRC-32 differ); rebuild the index with --index and --save-index."
-        }
     }
 }

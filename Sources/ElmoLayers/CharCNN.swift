@@ -1,5 +1,6 @@
 import Dispatch
 import ElmoTensor
+import Foundation
 
 /// Sizes of the character encoder; `filters` uses bilm-tf's `options.json` form `[[width, count], ...]`.
 ///
@@ -54,7 +55,7 @@ public struct CharCNNConfig: Codable, Equatable {
 }
 
 /// A character-encoder config that cannot be built.
-public enum CharCNNConfigError: Error, CustomStringConvertible, Equatable {
+public enum CharCNNConfigError: Error, CustomStringConvertible, LocalizedError, Equatable {
     case nonPositive(key: String, value: Int)
     case noFilters
     case badFilter(index: Int, filter: [Int], maxCharacters: Int)
@@ -70,6 +71,8 @@ public enum CharCNNConfigError: Error, CustomStringConvertible, Equatable {
                 + "1 <= width <= maxCharacters (\(maxCharacters)) and count >= 1."
         }
     }
+
+    public var errorDescription: String? { description }
 }
 
 /// ELMo's character encoder: `y[n, :] = act(concat_k(max_p conv_k(E[chars(n)])[p, :] + bias_k))`.

@@ -1,5 +1,6 @@
+import Foundation
 /// Problems a user can cause when building an optimizer from a config or restoring one from a checkpoint.
-public enum OptimizerError: Error, CustomStringConvertible, Equatable {
+public enum OptimizerError: Error, CustomStringConvertible, LocalizedError, Equatable {
     /// `makeOptimizer` got a name it does not know.
     case unknownOptimizer(name: String, known: [String])
     /// A hyperparameter from a config is out of range.
@@ -28,4 +29,6 @@ public enum OptimizerError: Error, CustomStringConvertible, Equatable {
                 + "the checkpoint was written for a different model configuration."
         }
     }
+
+    public var errorDescription: String? { description }
 }

@@ -42,12 +42,12 @@ public struct ClassificationDataSettings: Codable, Equatable {
                 ? (CSVClassificationReader.records(path: path).first ?? []).map { $0.trimmingCharacters(in: .whitespaces) } : nil
             func index(_ spec: String) throws -> Int {
                 if let i = Int(spec) {
-                    guard i >= 0 else { throw DataError.invalidColumn(spec) }
+                    guard i >= 0 else { throw TextError.invalidColumn(spec) }
                     return i
                 }
-                guard let headerNames else { throw DataError.columnNameWithoutHeader(name: spec) }
+                guard let headerNames else { throw TextError.columnNameWithoutHeader(name: spec) }
                 guard let i = headerNames.firstIndex(of: spec) else {
-                    throw DataError.unknownColumnName(path: path, name: spec, header: headerNames)
+                    throw TextError.unknownColumnName(path: path, name: spec, header: headerNames)
                 }
                 return i
             }

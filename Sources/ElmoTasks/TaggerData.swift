@@ -21,7 +21,7 @@ public struct TaggerDataSettings: Codable, Equatable {
 
     public init() {}
 
-    /// Every sentence of the file; errors (`DataError`) name the file and line.
+    /// Every sentence of the file; errors (`TextError`) name the file and line.
     public func read(path: String) throws -> [TaggedSentence] {
         switch format {
         case .conll:
@@ -40,7 +40,7 @@ public struct TaggerDataSettings: Codable, Equatable {
     }
 
     /// Reads a file and checks every tag against `scheme` (nil: any tag goes): a tag outside the scheme's forms
-    /// (e.g. `X-PER` in BIO) is a `TaggerError.invalidTag` naming the file and line. Transitions are not checked:
+    /// (e.g. `X-PER` in BIO) is a `TaskError.invalidTag` naming the file and line. Transitions are not checked:
     /// real corpora have the odd ill-formed sequence, which training and conlleval read leniently.
     public func read(path: String, scheme: TagScheme?) throws -> [TaggedSentence] {
         let sentences = try read(path: path)
@@ -48,11 +48,11 @@ public struct TaggerDataSettings: Codable, Equatable {
         return sentences
     }
 
-    /// Throws `TaggerError.invalidTag` for the first tag of `sentences` that `scheme` has no form for.
+    /// Throws `TaskError.invalidTag` for the first tag of `sentences` that `scheme` has no form for.
     public func check(_ sentences: [TaggedSentence], scheme: TagScheme, path: String) throws {
         for sentence in sentences {
             for (position, tag) in sentence.tags.enumerated() where !scheme.isValidTag(tag) {
-                throw TaggerError.invalidTag(path: path, line: line(of: position, in: sentence), token: sentence.tokens[position],
+                throw TaskError.invalidTag(path: path, line: line(of: position, in: sentence), token: sentence.tokens[position],
                                              tag: tag, scheme: scheme)
             }
         }

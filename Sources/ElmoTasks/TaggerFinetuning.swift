@@ -76,7 +76,7 @@ public enum TaggerFinetuning {
         try SentenceLengthLimit.check(dev, path: settings.devPath, limit: settings.maxLength, tokens: \.tokens.count, line: \.line)
         options.metric = settings.metric ?? (options.scheme == nil ? .accuracy : .f1)
         if options.metric == .f1 && options.scheme == nil {
-            throw TaggerError.spanMetricWithoutScheme(path: settings.trainPath, example: train.lazy.flatMap(\.tags).first { $0 != "O" } ?? "O")
+            throw TaskError.spanMetricWithoutScheme(path: settings.trainPath, example: train.lazy.flatMap(\.tags).first { $0 != "O" } ?? "O")
         }
         let labels = tagSet(train)
         if let warning = unknownTagWarning(dev, known: labels, path: settings.devPath) { notes.append(warning) }

@@ -1,7 +1,10 @@
+import ElmoText
+import Foundation
+
 /// What a user can get wrong when fine-tuning, saving, loading or applying a task model. Every message names the
-/// file, line or key and says what to do (errors about the data files themselves are `DataError`s, about the
+/// file, line or key and says what to do (errors about the data files themselves are `TextError`s, about the
 /// checkpoint archive `StorageError`s).
-public enum TaskError: Error, Equatable, CustomStringConvertible {
+public enum TaskError: Error, Equatable, CustomStringConvertible, LocalizedError {
     /// A dev/test example's label was never seen in training (with `--unknown-label error`).
     case unknownLabel(path: String, line: Int, label: String, known: [String])
     /// The training data has fewer than two distinct labels: there is nothing to classify.
@@ -16,6 +19,11 @@ public enum TaskError: Error, Equatable, CustomStringConvertible {
     case invalidManifest(path: String, reason: String)
     /// An option value that cannot work (e.g. `--pooling mean` with the CNN encoder, which max-pools itself).
     case invalidOption(name: String, value: String, reason: String)
+
+    /// A tag is not of the forms the tag scheme allows (e.g. `X-PER` in BIO).
+    case invalidTag(path: String, line: Int, token: String, tag: String, scheme: TagScheme)
+    /// `--metric f1` on tags that have no chunk scheme (plain POS-like tags).
+    case spanMetricWithoutScheme(path: String, example: String)
 
     public var description: String {
         switch self {
@@ -40,6 +48,12 @@ public enum TaskError: Error, Equatable, CustomStringConvertible {
             return "'\(path)': member task.json \(reason). The file may be damaged or written by another version."
         case let .invalidOption(name, value, reason):
             return "--\(name) \(value): \(reason)"
+        case let .invalidTag(path, line, token, tag, scheme):
+            return "\(path):\(line): token '\(token)' has the tag '\(tag)', which is not a \(scheme.rawValue) tag "
+                + "(\(scheme.rawValue) allows \(scheme.tagForms)). Fix the tag, or pass the --scheme the data uses."
+        case let .spanMetricWithoutScheme(path, example):
+            return "\(path): --metric f1 needs chunk tags (O, B-TYPE, I-TYPE, …), but tags such as '\(example)' are not; "
+                + "pass --scheme if the data is chunked, or use --metric accuracy."
         }
     }
 
@@ -47,4 +61,6 @@ public enum TaskError: Error, Equatable, CustomStringConvertible {
         let digits = String(value, radix: 16)
         return "0x" + String(repeating: "0", count: max(0, 8 - digits.count)) + digits
     }
+
+    public var errorDescription: String? { description }
 }

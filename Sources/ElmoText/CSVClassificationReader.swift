@@ -11,22 +11,22 @@ import SwiftCSV
 public enum CSVClassificationReader {
     public static func read(path: String, labelColumn: Int = 0, textColumn: Int = 1,
                             hasHeader: Bool = false) throws -> [LabeledSentence] {
-        for column in [labelColumn, textColumn] where column < 0 { throw DataError.invalidColumn(String(column)) }
+        for column in [labelColumn, textColumn] where column < 0 { throw TextError.invalidColumn(String(column)) }
         let records = try parse(text: DataFile.readText(path: path), path: path)
         var examples: [LabeledSentence] = []
         for (index, fields) in records.enumerated() where !(hasHeader && index == 0) {
             let record = index + 1
             if fields.allSatisfy({ $0.allSatisfy(\.isWhitespace) }) { continue }
             for column in [labelColumn, textColumn] where column >= fields.count {
-                throw DataError.missingCSVColumn(path: path, record: record, column: column, found: fields.count)
+                throw TextError.missingCSVColumn(path: path, record: record, column: column, found: fields.count)
             }
             let label = fields[labelColumn].trimmingCharacters(in: .whitespacesAndNewlines)
-            guard !label.isEmpty else { throw DataError.emptyCSVField(path: path, record: record, column: "label") }
+            guard !label.isEmpty else { throw TextError.emptyCSVField(path: path, record: record, column: "label") }
             let tokens = DataFile.tokens(fields[textColumn][...])
-            guard !tokens.isEmpty else { throw DataError.emptyCSVField(path: path, record: record, column: "text") }
+            guard !tokens.isEmpty else { throw TextError.emptyCSVField(path: path, record: record, column: "text") }
             examples.append(LabeledSentence(label: label, tokens: tokens, line: record))
         }
-        guard !examples.isEmpty else { throw DataError.noExamples(path: path) }
+        guard !examples.isEmpty else { throw TextError.noExamples(path: path) }
         return examples
     }
 
@@ -48,7 +48,7 @@ public enum CSVClassificationReader {
             switch error {
             case let .generic(text), let .quotation(text): message = text
             }
-            throw DataError.malformedCSV(path: path, record: records.count + 1, message: message)
+            throw TextError.malformedCSV(path: path, record: records.count + 1, message: message)
         }
         return records
     }

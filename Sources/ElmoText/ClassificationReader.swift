@@ -29,7 +29,7 @@ public struct ClassificationReader {
         var columns: (label: Int, text: Int)?
         var firstExample = 0
         if hasHeader {
-            guard let headerLine = lines.first else { throw DataError.noExamples(path: path) }
+            guard let headerLine = lines.first else { throw TextError.noExamples(path: path) }
             let header = Self.fields(headerLine).map { $0.trimmingCharacters(in: .whitespaces) }
             layout = (header.count, 1)
             columns = (try resolve(labelColumn, header: header, path: path),
@@ -48,22 +48,22 @@ public struct ClassificationReader {
                            try resolve(textColumn, header: nil, path: path))
             }
             guard let layout, let columns else { preconditionFailure("layout is set before the first example") }
-            if columns.label == columns.text { throw DataError.sameColumn(path: path, column: columns.label) }
+            if columns.label == columns.text { throw TextError.sameColumn(path: path, column: columns.label) }
             guard fields.count == layout.columns else {
-                throw DataError.columnCountMismatch(path: path, line: lineNumber, found: fields.count,
+                throw TextError.columnCountMismatch(path: path, line: lineNumber, found: fields.count,
                                                     expected: layout.columns, layoutLine: layout.line)
             }
             for column in [columns.label, columns.text] where column >= layout.columns {
-                throw DataError.columnOutOfRange(path: path, line: layout.line, column: column,
+                throw TextError.columnOutOfRange(path: path, line: layout.line, column: column,
                                                  columnCount: layout.columns)
             }
             let label = fields[columns.label].trimmingCharacters(in: .whitespaces)
-            guard !label.isEmpty else { throw DataError.emptyLabel(path: path, line: lineNumber) }
+            guard !label.isEmpty else { throw TextError.emptyLabel(path: path, line: lineNumber) }
             let tokens = DataFile.tokens(fields[columns.text])
-            guard !tokens.isEmpty else { throw DataError.emptyText(path: path, line: lineNumber) }
+            guard !tokens.isEmpty else { throw TextError.emptyText(path: path, line: lineNumber) }
             examples.append(LabeledSentence(label: label, tokens: tokens, line: lineNumber))
         }
-        guard !examples.isEmpty else { throw DataError.noExamples(path: path) }
+        guard !examples.isEmpty else { throw TextError.noExamples(path: path) }
         return examples
     }
 
@@ -75,12 +75,12 @@ public struct ClassificationReader {
     /// caller); anything else must be a header name.
     private func resolve(_ spec: String, header: [String]?, path: String) throws -> Int {
         if let index = Int(spec) {
-            guard index >= 0 else { throw DataError.invalidColumn(spec) }
+            guard index >= 0 else { throw TextError.invalidColumn(spec) }
             return index
         }
-        guard let header else { throw DataError.columnNameWithoutHeader(name: spec) }
+        guard let header else { throw TextError.columnNameWithoutHeader(name: spec) }
         guard let index = header.firstIndex(of: spec) else {
-            throw DataError.unknownColumnName(path: path, name: spec, header: header)
+            throw TextError.unknownColumnName(path: path, name: spec, header: header)
         }
         return index
     }

@@ -29,7 +29,7 @@ public struct ConllReader {
     public func read(path: String) throws -> [TaggedSentence] {
         let lines = try DataFile.readLines(path: path)
         let sentences = try format == .conll ? readConll(lines, path: path) : readConllu(lines, path: path)
-        guard !sentences.isEmpty else { throw DataError.noExamples(path: path) }
+        guard !sentences.isEmpty else { throw TextError.noExamples(path: path) }
         return sentences
     }
 
@@ -77,15 +77,15 @@ public struct ConllReader {
                 let tag = tagColumn < 0 ? fields.count + tagColumn : tagColumn
                 for (given, resolved) in [(tokenColumn, token), (tagColumn, tag)]
                     where !fields.indices.contains(resolved) {
-                    throw DataError.columnOutOfRange(path: path, line: index + 1, column: given,
+                    throw TextError.columnOutOfRange(path: path, line: index + 1, column: given,
                                                      columnCount: fields.count)
                 }
                 layout = (fields.count, index + 1, token, tag)
             }
             guard let layout else { preconditionFailure("layout is set on the first token line") }
             guard fields.count == layout.columns else {
-                if Self.looksSlashTagged(fields) { throw DataError.looksSlashTagged(path: path, line: index + 1) }
-                throw DataError.columnCountMismatch(path: path, line: index + 1, found: fields.count,
+                if Self.looksSlashTagged(fields) { throw TextError.looksSlashTagged(path: path, line: index + 1) }
+                throw TextError.columnCountMismatch(path: path, line: index + 1, found: fields.count,
                                                     expected: layout.columns, layoutLine: layout.line)
             }
             builder.add(token: String(fields[layout.token]), tag: String(fields[layout.tag]), line: index + 1)
@@ -106,20 +106,20 @@ public struct ConllReader {
             if line.hasPrefix("#") { continue }
             let fields = line.split(separator: "\t", omittingEmptySubsequences: false)
             guard fields.count == 10 else {
-                throw DataError.conlluColumnCount(path: path, line: lineNumber, found: fields.count)
+                throw TextError.conlluColumnCount(path: path, line: lineNumber, found: fields.count)
             }
             let expected = builder.tokens.count + 1
             switch Self.parseID(fields[0]) {
             case .word(let id) where id == expected:
                 let tag = fields[tagIndex]
                 guard tag != "_" else {
-                    throw DataError.unspecifiedTag(path: path, line: lineNumber, column: useXPOS ? "XPOS" : "UPOS")
+                    throw TextError.unspecifiedTag(path: path, line: lineNumber, column: useXPOS ? "XPOS" : "UPOS")
                 }
                 builder.add(token: String(fields[1]), tag: String(tag), line: lineNumber)
             case .range, .emptyNode:
                 continue
             case .word, nil:
-                throw DataError.malformedConlluID(path: path, line: lineNumber, id: String(fields[0]),
+                throw TextError.malformedConlluID(path: path, line: lineNumber, id: String(fields[0]),
                                                   expected: expected)
             }
         }

@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import ElmoStorage
 import Foundation
 
 /// The pre-training corpus: one or more UTF-8 files (paths or glob(3) patterns such as `data/*.txt`), one sentence per
@@ -17,7 +18,7 @@ public struct Corpus {
     public let files: [String]
 
     /// Expands each pattern with glob(3) (a plain path is a pattern matching itself); directories are ignored.
-    /// Throws `TextError.fileNotFound` / `.noFilesMatch` if a pattern matches no regular file, so a typo in one of
+    /// Throws `StorageError.fileNotFound` / `.noFilesMatch` if a pattern matches no regular file, so a typo in one of
     /// several patterns is not silently ignored.
     public init(patterns: [String]) throws {
         precondition(!patterns.isEmpty, "Corpus needs at least one file or pattern.")
@@ -34,7 +35,7 @@ public struct Corpus {
                     throw TextError.isFolder(pattern)
                 }
                 let isPattern = pattern.contains { "*?[".contains($0) }
-                throw isPattern ? TextError.noFilesMatch(pattern: pattern) : TextError.fileNotFound(pattern)
+                throw isPattern ? TextError.noFilesMatch(pattern: pattern) : StorageError.fileNotFound(pattern)
             }
             for path in matches where seen.insert(path).inserted {
                 files.append(path)

@@ -1,3 +1,4 @@
+import ElmoStorage
 import Foundation
 
 /// Loads a whole data file as UTF-8, so that every reader refuses bad encodings the same way: with the number of
@@ -6,13 +7,12 @@ import Foundation
 enum DataFile {
     static func readBytes(path: String) throws -> [UInt8] {
         var isDirectory: ObjCBool = false
-        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
-            throw DataError.unreadableFile(path: path, reason: "it is a folder; give the data file inside it")
-        }
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { throw StorageError.fileNotFound(path) }
+        if isDirectory.boolValue { throw StorageError.readFailed(path: path, reason: "it is a folder; give the data file inside it") }
         do {
             return [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
         } catch {
-            throw DataError.unreadableFile(path: path, reason: error.localizedDescription)
+            throw StorageError.readFailed(path: path, reason: error.localizedDescription)
         }
     }
 
@@ -40,7 +40,7 @@ enum DataFile {
             var end = newline
             if end > start && bytes[end - 1] == 0x0D { end -= 1 }
             guard let line = String(validating: bytes[start..<end], as: UTF8.self) else {
-                throw DataError.invalidUTF8(path: path, line: lines.count + 1)
+                throw TextError.invalidUTF8(path: path, line: lines.count + 1)
             }
             lines.append(line)
             start = newline + 1

@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import ElmoStorage
 import Foundation
 import _CZlib
 
@@ -34,9 +35,9 @@ public final class LineReader {
     public init(path: String, bufferSize: Int = 1 << 20) throws {
         precondition(bufferSize >= 2, "LineReader bufferSize must be at least 2, but is \(bufferSize).")
         var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { throw TextError.fileNotFound(path) }
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { throw StorageError.fileNotFound(path) }
         if isDirectory.boolValue { throw TextError.isFolder(path) }
-        guard let handle = gzopen(path, "rb") else { throw TextError.readFailed(path: path, reason: TextError.systemMessage()) }
+        guard let handle = gzopen(path, "rb") else { throw StorageError.readFailed(path: path, reason: TextError.systemMessage()) }
         gzbuffer(handle, UInt32(min(max(bufferSize, 8192), 1 << 20)))
         self.path = path
         file = handle
@@ -135,7 +136,7 @@ public final class LineReader {
             }
             let message = gzerror(file, &zlibError).map { String(cString: $0) } ?? "read error"
             if zlibError != Z_ERRNO || errno != EINTR {
-                throw TextError.readFailed(path: path, reason: zlibError == Z_ERRNO ? TextError.systemMessage() : message)
+                throw StorageError.readFailed(path: path, reason: zlibError == Z_ERRNO ? TextError.systemMessage() : message)
             }
         }
     }

@@ -15,14 +15,14 @@ public enum SlashTaggedReader {
             for piece in pieces {
                 guard let slash = piece.lastIndex(of: "/"), slash != piece.startIndex,
                       piece.index(after: slash) != piece.endIndex else {
-                    throw DataError.malformedTaggedToken(path: path, line: index + 1, token: piece)
+                    throw TextError.malformedTaggedToken(path: path, line: index + 1, token: piece)
                 }
                 tokens.append(String(piece[..<slash]))
                 tags.append(String(piece[piece.index(after: slash)...]))
             }
             sentences.append(TaggedSentence(tokens: tokens, tags: tags, line: index + 1))
         }
-        guard !sentences.isEmpty else { throw DataError.noExamples(path: path) }
+        guard !sentences.isEmpty else { throw TextError.noExamples(path: path) }
         return sentences
     }
 }

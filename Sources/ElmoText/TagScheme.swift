@@ -73,33 +73,33 @@ public enum TagScheme: String, CaseIterable, Codable {
         }
     }
 
-    /// Throws `DataError.invalidTag` / `.invalidTransition` (naming the tag and its 0-based position) unless
+    /// Throws `TextError.invalidTag` / `.invalidTransition` (naming the tag and its 0-based position) unless
     /// every tag belongs to the scheme and every neighbour pair, start and end are allowed.
     public func validate(_ tags: [String]) throws {
         for (position, tag) in tags.enumerated() where !isValidTag(tag) {
-            throw DataError.invalidTag(tag: tag, position: position, scheme: rawValue)
+            throw TextError.invalidTag(tag: tag, position: position, scheme: rawValue)
         }
         guard let first = tags.first, let last = tags.last else { return }
         if !isAllowedStart(first) {
-            throw DataError.invalidTransition(from: nil, to: first, position: 0, scheme: rawValue)
+            throw TextError.invalidTransition(from: nil, to: first, position: 0, scheme: rawValue)
         }
         for position in tags.indices.dropFirst()
             where !isAllowedTransition(from: tags[position - 1], to: tags[position]) {
-            throw DataError.invalidTransition(from: tags[position - 1], to: tags[position], position: position,
+            throw TextError.invalidTransition(from: tags[position - 1], to: tags[position], position: position,
                                               scheme: rawValue)
         }
         if !isAllowedEnd(last) {
-            throw DataError.invalidTransition(from: last, to: nil, position: tags.count - 1, scheme: rawValue)
+            throw TextError.invalidTransition(from: last, to: nil, position: tags.count - 1, scheme: rawValue)
         }
     }
 
-    /// The chunks of a tag sequence. Every tag must be of the scheme's forms (else `DataError.invalidTag`), but
+    /// The chunks of a tag sequence. Every tag must be of the scheme's forms (else `TextError.invalidTag`), but
     /// transitions are read leniently, the way conlleval scores them (e.g. a BIO `I-X` after `O` starts a chunk):
     /// real corpora have the odd ill-formed sequence (CoNLL-2002 Spanish has one per file), and converting it
     /// as the evaluation reads it keeps training and scoring consistent. Use `validate` for a strict check.
     public func spans(_ tags: [String]) throws -> [Span] {
         for (position, tag) in tags.enumerated() where !isValidTag(tag) {
-            throw DataError.invalidTag(tag: tag, position: position, scheme: rawValue)
+            throw TextError.invalidTag(tag: tag, position: position, scheme: rawValue)
         }
         return SpanDecoder.spans(tags)
     }

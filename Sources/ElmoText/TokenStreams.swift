@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import ElmoStorage
 import Foundation
 
 /// One truncated-BPTT step of both language models: B rows of T consecutive positions.
@@ -91,11 +92,11 @@ public final class TokenStreams: @unchecked Sendable {
         do {
             try FileManager.default.createDirectory(atPath: scratchDirectory, withIntermediateDirectories: true)
         } catch {
-            throw TextError.writeFailed(path: scratchDirectory, reason: error.localizedDescription)
+            throw StorageError.writeFailed(path: scratchDirectory, reason: error.localizedDescription)
         }
         let path = (scratchDirectory as NSString).appendingPathComponent("elmo-stream-\(getpid())-\(UUID().uuidString).i32")
         let fd = open(path, O_RDWR | O_CREAT | O_EXCL, 0o600)
-        guard fd >= 0 else { throw TextError.writeFailed(path: path, reason: TextError.systemMessage()) }
+        guard fd >= 0 else { throw StorageError.writeFailed(path: path, reason: TextError.systemMessage()) }
         unlink(path)
         self.files = files
         self.vocabulary = vocabulary
@@ -117,7 +118,7 @@ public final class TokenStreams: @unchecked Sendable {
                     let got = pwrite(fd, bytes.baseAddress! + offset, bytes.count - offset, off_t(written * 4 + offset))
                     if got < 0 {
                         if errno == EINTR { continue }
-                        throw TextError.writeFailed(path: path, reason: TextError.systemMessage())
+                        throw StorageError.writeFailed(path: path, reason: TextError.systemMessage())
                     }
                     offset += got
                 }
@@ -226,7 +227,7 @@ public final class TokenStreams: @unchecked Sendable {
                 let got = pread(descriptor, bytes.baseAddress! + offset, wanted - offset, off_t(position * 4 + offset))
                 if got < 0, errno == EINTR { continue }
                 guard got > 0 else {
-                    throw TextError.readFailed(path: streamPath, reason: got == 0 ? "stream file ended early" : TextError.systemMessage())
+                    throw StorageError.readFailed(path: streamPath, reason: got == 0 ? "stream file ended early" : TextError.systemMessage())
                 }
                 offset += got
             }

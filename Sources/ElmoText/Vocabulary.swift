@@ -1,3 +1,4 @@
+import ElmoStorage
 import Foundation
 
 /// The word vocabulary of the softmax, in bilm-tf's format: one token per line, `<S>`, `</S>`, `<UNK>` first, then the
@@ -57,7 +58,7 @@ public struct Vocabulary: Equatable {
         do {
             try Data(fileText.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
         } catch {
-            throw TextError.writeFailed(path: path, reason: error.localizedDescription)
+            throw StorageError.writeFailed(path: path, reason: error.localizedDescription)
         }
     }
 

@@ -23,9 +23,10 @@ func reportingErrors<T>(_ body: () throws -> T) throws -> T {
 }
 
 /// A refusal found while running a command (after argument parsing): printed as one `Error:` line, without usage.
-struct CommandError: Error, CustomStringConvertible {
+struct CommandError: Error, CustomStringConvertible, LocalizedError {
     var description: String
     init(_ description: String) { self.description = description }
+    var errorDescription: String? { description }
 }
 
 /// Warns on stderr when the model or checkpoint `path` comes from a run marked incomplete (killed or stopped early).

@@ -66,7 +66,7 @@ struct NeighborsCommand: ParsableCommand {
             let embedder = try ContextualEmbedder(checkpoint: checkpoint)
             let chosen = NeighborIndex.Layer(layer)!
             if case .layer(let k) = chosen, k >= embedder.layerCount {  // before the (long) indexing
-                throw NeighborIndexError.noSuchLayer(k, layers: embedder.layerCount)
+                throw EmbedError.noSuchLayer(k, layers: embedder.layerCount)
             }
             let started = Date()
             let neighbors: NeighborIndex

@@ -70,7 +70,7 @@ struct PredictCommand: ParsableCommand {
         }
         return try lines.enumerated().map { index, line in
             let tokens = line.split(whereSeparator: \.isWhitespace).map(String.init)
-            guard !tokens.isEmpty else { throw DataError.emptyText(path: name, line: index + 1) }
+            guard !tokens.isEmpty else { throw TextError.emptyText(path: name, line: index + 1) }
             if tokens.count > maxLength.maxLength {
                 throw EmbedError.lineTooLong(path: name, line: index + 1, tokens: tokens.count, limit: maxLength.maxLength)
             }

@@ -55,14 +55,18 @@ struct RunReport {
     /// Labels and `confusion[gold][predicted]` with --data (task runs).
     var confusion: (labels: [String], counts: [[Int]], data: String)?
 
+    static func notARunFolder(_ path: String, reason: String) -> CommandError {
+        CommandError("\(path) is not a run folder (\(reason)); give the folder that `elmo pretrain --output` or `elmo finetune ... --output` wrote.")
+    }
+
     static func read(_ folder: String, confusionData: String?) throws -> RunReport {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw ReportError.notARunFolder(folder, reason: "it is not a folder")
+            throw Self.notARunFolder(folder, reason: "it is not a folder")
         }
         let metricsPath = (folder as NSString).appendingPathComponent("metrics.jsonl")
         guard FileManager.default.fileExists(atPath: metricsPath) else {
-            throw ReportError.notARunFolder(folder, reason: "it has no metrics.jsonl")
+            throw Self.notARunFolder(folder, reason: "it has no metrics.jsonl")
         }
         let records = MetricsLog.read(path: metricsPath)
         let file = try BiLMCheckpoint.resolve(folder)
@@ -84,8 +88,8 @@ struct RunReport {
             if let confusionData { report.confusion = try confusion(kind: kind, model: file, data: confusionData) }
             return report
         }
-        guard reader.contains("config.json") else { throw ReportError.notARunFolder(folder, reason: "its checkpoint has neither task.json nor config.json") }
-        if confusionData != nil { throw ReportError.dataForPretraining(folder) }
+        guard reader.contains("config.json") else { throw Self.notARunFolder(folder, reason: "its checkpoint has neither task.json nor config.json") }
+        if confusionData != nil { throw CommandError("--data gives a confusion matrix for task runs; \(folder) is a pre-training run.") }
         return RunReport(kind: "pretrain", folder: folder, checkpoint: file, records: records,
                          config: pretty(try reader.bytes("config.json")),
                          parameterCounts: try parameterCounts(reader, skipping: ["optimizer", "state"]), primaryMetric: nil, confusion: nil)
@@ -128,19 +132,5 @@ struct RunReport {
         }
         let labels = known + Set(gold).subtracting(known).sorted()
         return (labels, ClassificationReport(gold: gold, predicted: predicted, labels: labels).confusion, data)
-    }
-}
-
-enum ReportError: Error, CustomStringConvertible {
-    case notARunFolder(String, reason: String)
-    case dataForPretraining(String)
-
-    var description: String {
-        switch self {
-        case let .notARunFolder(path, reason):
-            return "\(path) is not a run folder (\(reason)); give the folder that `elmo pretrain --output` or `elmo finetune ... --output` wrote."
-        case let .dataForPretraining(path):
-            return "--data gives a confusion matrix for task runs; \(path) is a pre-training run."
-        }
     }
 }

@@ -55,7 +55,7 @@ final class InitFromTests: XCTestCase {
         var settings = tinySettings(options, train: shards, output: (folder as NSString).appendingPathComponent("adapted"), steps: 1)
         settings.initFrom = run
         XCTAssertThrowsError(try Pretrainer(settings: settings)) { error in
-            guard case let .architectureChanged(key, source, config, _)? = error as? InitFromError else {
+            guard case let .architectureChanged(key, source, config, _)? = error as? BiLMError else {
                 return XCTFail("\(error)")
             }
             XCTAssertEqual([key, source, config], ["lstm.dim", "12", "16"])
@@ -65,7 +65,7 @@ final class InitFromTests: XCTestCase {
         options.char_cnn.filters = [[1, 4], [3, 4]]
         settings.options = options
         XCTAssertThrowsError(try Pretrainer(settings: settings)) { error in
-            XCTAssertEqual((error as? InitFromError).map { "\($0)".contains("char_cnn.filters") }, true, "\(error)")
+            XCTAssertEqual((error as? BiLMError).map { "\($0)".contains("char_cnn.filters") }, true, "\(error)")
         }
         XCTAssertFalse(FileManager.default.fileExists(atPath: (settings.outputFolder as NSString).appendingPathComponent("latest")))
     }
@@ -207,7 +207,7 @@ final class VocabularyAdaptationTests: XCTestCase {
             }
         }
         XCTAssertThrowsError(try VocabularyAdaptation.plan(old: old, textFiles: files, mode: .extend, maxSize: nil, vocabularyFile: duplicate)) { error in
-            XCTAssertEqual(error as? AdaptationError, .vocabularyFileNeedsReplace(mode: .extend))
+            XCTAssertEqual(error as? BiLMError, .vocabularyFileNeedsReplace(mode: .extend))
         }
     }
 }

@@ -23,7 +23,7 @@ final class OptionsAndGeneratorTests: XCTestCase {
             XCTFail("accepted \(json)", file: file, line: line)
             return ""
         } catch {
-            XCTAssertTrue(error is ConfigError, "\(error)", file: file, line: line)
+            XCTAssertTrue(error is BiLMError, "\(error)", file: file, line: line)
             return "\(error)"
         }
     }

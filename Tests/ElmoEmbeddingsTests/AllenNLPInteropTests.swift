@@ -164,8 +164,8 @@ final class AllenNLPInteropTests: XCTestCase {
         let options = try BilmTfWeights.readOptions(path: path)
         XCTAssertThrowsError(try BilmTfWeights.importModel(options: options, weightsPath: (bilmTf as NSString).appendingPathComponent("weights.hdf5"),
                                                            vocabularySize: 3)) { error in
-            XCTAssertEqual(error as? WeightFileError,
-                           .shapeMismatch(path: (self.bilmTf as NSString).appendingPathComponent("weights.hdf5"), dataset: "CNN/W_cnn_2",
+            XCTAssertEqual(error as? EmbedError,
+                           .weightFileMismatch(path: (self.bilmTf as NSString).appendingPathComponent("weights.hdf5"), dataset: "CNN/W_cnn_2",
                                           expected: [1, 3, 4, 9], found: [1, 3, 4, 8], keys: "char_cnn.filters[2], char_cnn.embedding.dim"))
             for part in ["CNN/W_cnn_2", "[1, 3, 4, 9]", "[1, 3, 4, 8]", "char_cnn.filters[2]"] {
                 XCTAssertTrue("\(error)".contains(part), "\(error) lacks \(part)")
@@ -179,7 +179,7 @@ final class AllenNLPInteropTests: XCTestCase {
         let options = try BilmTfWeights.readOptions(path: path)
         XCTAssertThrowsError(try BilmTfWeights.importModel(options: options, weightsPath: (bilmTf as NSString).appendingPathComponent("weights.hdf5"),
                                                            vocabularySize: 3)) { error in
-            guard case .missingDataset(_, let dataset, let expected, _)? = error as? WeightFileError else {
+            guard case .weightFileMismatch(_, let dataset, let expected, nil, _)? = error as? EmbedError else {
                 return XCTFail("\(error)")
             }
             XCTAssertEqual(dataset, "CNN_high_2/W_transform")
@@ -212,7 +212,7 @@ final class AllenNLPInteropTests: XCTestCase {
         let model = try importFixture()
         try BilmTfWeights.export(model: model, vocabulary: nil, to: folder)
         XCTAssertThrowsError(try BilmTfWeights.export(model: model, vocabulary: nil, to: folder)) { error in
-            XCTAssertEqual(error as? WeightFileError, .outputExists(path: (folder as NSString).appendingPathComponent("options.json")))
+            XCTAssertEqual(error as? EmbedError, .outputExists((folder as NSString).appendingPathComponent("options.json")))
         }
         XCTAssertNoThrow(try BilmTfWeights.export(model: model, vocabulary: nil, to: folder, overwrite: true))
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder).sorted(), ["options.json", "weights.hdf5"],

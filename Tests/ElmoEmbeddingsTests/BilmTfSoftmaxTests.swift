@@ -50,8 +50,8 @@ final class BilmTfSoftmaxTests: XCTestCase {
         try BilmTfSoftmax.write(model, to: softmaxFile)
         let bare = BiLanguageModel(options: model.options, vocabularySize: vocabulary.count + 2, seed: 1, withSoftmax: false)
         XCTAssertThrowsError(try BilmTfSoftmax.attach(to: bare, softmaxPath: softmaxFile, vocabularySize: vocabulary.count + 2)) { error in
-            XCTAssertEqual(error as? WeightFileError,
-                           .shapeMismatch(path: softmaxFile, dataset: "softmax/W", expected: [9, 5], found: [7, 5],
+            XCTAssertEqual(error as? EmbedError,
+                           .weightFileMismatch(path: softmaxFile, dataset: "softmax/W", expected: [9, 5], found: [7, 5],
                                           keys: "the vocabulary's 9 words (--vocab) and lstm.projection_dim 5"))
         }
         let weightsOnly = (folder as NSString).appendingPathComponent("no_softmax.hdf5")

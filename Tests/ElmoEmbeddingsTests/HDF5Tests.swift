@@ -1,4 +1,5 @@
 import ElmoEmbeddings
+import ElmoStorage
 import Foundation
 import XCTest
 
@@ -73,25 +74,25 @@ final class HDF5Tests: XCTestCase {
         let path = "\(folder)/emb.hdf5"
         try writeSample(path)
         let reader = try HDF5Reader(path: path)
-        XCTAssertThrowsError(try reader.floats("7")) { XCTAssertEqual($0 as? HDF5Error, .missingDataset(path: path, name: "7")) }
+        XCTAssertThrowsError(try reader.floats("7")) { XCTAssertEqual($0 as? EmbedError, .missingDataset(path: path, name: "7")) }
         XCTAssertThrowsError(try reader.shape("no/such/group")) {
-            XCTAssertEqual($0 as? HDF5Error, .missingDataset(path: path, name: "no/such/group"))
+            XCTAssertEqual($0 as? EmbedError, .missingDataset(path: path, name: "no/such/group"))
         }
         XCTAssertThrowsError(try reader.floats("sentence_to_index")) {
-            XCTAssertEqual($0 as? HDF5Error, .wrongType(path: path, name: "sentence_to_index",
+            XCTAssertEqual($0 as? EmbedError, .wrongType(path: path, name: "sentence_to_index",
                                                          expected: "floating-point numbers", found: "strings"))
         }
         XCTAssertThrowsError(try reader.string("0")) { XCTAssertTrue("\($0)".contains("'0'") && "\($0)".contains(path)) }
         reader.close()
 
         let missing = "\(folder)/missing.hdf5"
-        XCTAssertThrowsError(try HDF5Reader(path: missing)) { XCTAssertEqual($0 as? HDF5Error, .fileNotFound(missing)) }
+        XCTAssertThrowsError(try HDF5Reader(path: missing)) { XCTAssertEqual($0 as? StorageError, .fileNotFound(missing)) }
         let text = "\(folder)/notes.hdf5"
         try Data("not hdf5".utf8).write(to: URL(fileURLWithPath: text))
-        XCTAssertThrowsError(try HDF5Reader(path: text)) { XCTAssertEqual($0 as? HDF5Error, .notHDF5(path: text)) }
+        XCTAssertThrowsError(try HDF5Reader(path: text)) { XCTAssertEqual($0 as? EmbedError, .notHDF5(path: text)) }
         let nowhere = "\(folder)/no-such-folder/out.hdf5"
         XCTAssertThrowsError(try HDF5Writer(path: nowhere)) { error in
-            guard case HDF5Error.libraryFailure(nowhere, "create the file", let detail) = error else { return XCTFail("got \(error)") }
+            guard case EmbedError.libraryFailure(nowhere, "create the file", let detail) = error else { return XCTFail("got \(error)") }
             XCTAssertFalse(detail.isEmpty)
         }
         let writer = try HDF5Writer(path: "\(folder)/dup.hdf5")
@@ -152,7 +153,7 @@ final class HDF5Tests: XCTestCase {
         XCTAssertEqual(try reader.string("fixed"), "abc")
         XCTAssertEqual(try reader.stringAttribute("note"), "naïve")
         XCTAssertThrowsError(try reader.floats("ints")) {
-            XCTAssertEqual($0 as? HDF5Error, .wrongType(path: path, name: "ints", expected: "floating-point numbers", found: "integers"))
+            XCTAssertEqual($0 as? EmbedError, .wrongType(path: path, name: "ints", expected: "floating-point numbers", found: "integers"))
         }
     }
 

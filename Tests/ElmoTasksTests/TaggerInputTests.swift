@@ -31,39 +31,39 @@ final class TaggerInputTests: XCTestCase {
 
     func testWrongNumberOfColumnsNamesFileAndLine() {
         let (error, path, _) = failure(train: "John\tB-PER\nlives\tO\textra\n")
-        XCTAssertEqual(error as? DataError, .columnCountMismatch(path: path, line: 2, found: 3, expected: 2, layoutLine: 1))
+        XCTAssertEqual(error as? TextError, .columnCountMismatch(path: path, line: 2, found: 3, expected: 2, layoutLine: 1))
         XCTAssertTrue("\(error!)".hasPrefix("\(path):2:"), "\(error!)")
     }
 
     func testTagOutsideTheSchemeNamesFileAndLine() {
         let (error, path, _) = failure(train: "John\tB-PER\nSmith\tI-PER\nParis\tX-PER\n", scheme: .bio)
-        XCTAssertEqual(error as? TaggerError, .invalidTag(path: path, line: 3, token: "Paris", tag: "X-PER", scheme: .bio))
+        XCTAssertEqual(error as? TaskError, .invalidTag(path: path, line: 3, token: "Paris", tag: "X-PER", scheme: .bio))
         XCTAssertTrue("\(error!)".hasPrefix("\(path):3:"), "\(error!)")
         XCTAssertTrue("\(error!)".contains("X-PER"))
         // The dev file is checked against the scheme the training tags have.
         let (devError, _, devPath) = failure(train: good, dev: "a\tO\n\nb\tB-LOC\nc\tX-LOC\n", scheme: .bio)
-        XCTAssertEqual(devError as? TaggerError, .invalidTag(path: devPath, line: 4, token: "c", tag: "X-LOC", scheme: .bio))
+        XCTAssertEqual(devError as? TaskError, .invalidTag(path: devPath, line: 4, token: "c", tag: "X-LOC", scheme: .bio))
     }
 
     func testEmptyFileIsRefused() {
         let (error, path, _) = failure(train: "")
-        XCTAssertEqual(error as? DataError, .noExamples(path: path))
+        XCTAssertEqual(error as? TextError, .noExamples(path: path))
         XCTAssertTrue("\(error!)".contains(path))
         let (slashError, slashPath, _) = failure(train: "\n\n", format: .slash)
-        XCTAssertEqual(slashError as? DataError, .noExamples(path: slashPath))
+        XCTAssertEqual(slashError as? TextError, .noExamples(path: slashPath))
     }
 
     func testMalformedConlluIDNamesFileAndLine() {
         let row = { (id: String, form: String) in "\(id)\t\(form)\t_\tNOUN\tNN\t_\t0\troot\t_\t_" }
         let text = ["# sent_id = 1", row("1", "Dogs"), row("x", "bark"), ""].joined(separator: "\n")
         let (error, path, _) = failure(train: text, format: .conllu)
-        XCTAssertEqual(error as? DataError, .malformedConlluID(path: path, line: 3, id: "x", expected: 2))
+        XCTAssertEqual(error as? TextError, .malformedConlluID(path: path, line: 3, id: "x", expected: 2))
         XCTAssertTrue("\(error!)".hasPrefix("\(path):3:"), "\(error!)")
     }
 
     func testMalformedSlashTokenNamesFileAndLine() {
         let (error, path, _) = failure(train: "The/DT dog/NN\nbarks NN\n", format: .slash)
-        XCTAssertEqual(error as? DataError, .malformedTaggedToken(path: path, line: 2, token: "barks"))
+        XCTAssertEqual(error as? TextError, .malformedTaggedToken(path: path, line: 2, token: "barks"))
     }
 
     func testSpanMetricNeedsChunkTags() {
@@ -72,7 +72,7 @@ final class TaggerInputTests: XCTestCase {
         settings.options.data.format = .slash
         settings.metric = .f1
         XCTAssertThrowsError(try TaggerFinetuning.run(settings)) { error in
-            XCTAssertEqual(error as? TaggerError, .spanMetricWithoutScheme(path: trainPath, example: "DT"))
+            XCTAssertEqual(error as? TaskError, .spanMetricWithoutScheme(path: trainPath, example: "DT"))
         }
     }
 }

@@ -1,3 +1,4 @@
+import ElmoStorage
 import ElmoText
 import XCTest
 
@@ -20,7 +21,7 @@ final class CorpusTests: XCTestCase {
             XCTAssertEqual(error as? TextError, .noFilesMatch(pattern: "\(dir)/*.csv"))
         }
         XCTAssertThrowsError(try Corpus(patterns: ["\(dir)/none.txt"])) { error in
-            XCTAssertEqual(error as? TextError, .fileNotFound("\(dir)/none.txt"))
+            XCTAssertEqual(error as? StorageError, .fileNotFound("\(dir)/none.txt"))
         }
     }
 

@@ -1,3 +1,4 @@
+import ElmoStorage
 import ElmoText
 import XCTest
 
@@ -65,7 +66,7 @@ final class LineReaderTests: XCTestCase {
     func testMissingFileThrows() throws {
         let dir = try makeTemporaryDirectory(self)
         let missing = (dir as NSString).appendingPathComponent("missing.txt")
-        XCTAssertThrowsError(try LineReader(path: missing)) { XCTAssertEqual($0 as? TextError, .fileNotFound(missing)) }
+        XCTAssertThrowsError(try LineReader(path: missing)) { XCTAssertEqual($0 as? StorageError, .fileNotFound(missing)) }
         XCTAssertThrowsError(try LineReader(path: dir)) {
             XCTAssertEqual($0 as? TextError, .isFolder(dir), "a folder is not reported as a missing file")
             XCTAssertTrue("\($0)".contains("is a folder"), "\($0)")

@@ -37,7 +37,7 @@ final class ReaderCSVTests: XCTestCase {
     func testStrayQuoteIsMalformed() throws {
         let path = try temporaryFile("\"1\",\"fine\"\n\"-1\",\"a \"quoted\" word\"\n")
         XCTAssertThrowsError(try CSVClassificationReader.read(path: path)) { error in
-            guard case .malformedCSV(let errorPath, let record, _)? = error as? DataError else {
+            guard case .malformedCSV(let errorPath, let record, _)? = error as? TextError else {
                 return XCTFail("expected malformedCSV, got \(error)")
             }
             XCTAssertEqual(errorPath, path)

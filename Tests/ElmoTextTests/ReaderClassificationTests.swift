@@ -1,3 +1,4 @@
+import ElmoStorage
 import ElmoText
 import XCTest
 
@@ -88,12 +89,9 @@ final class ReaderClassificationTests: XCTestCase {
                      mentions: ["\(path):2", "UTF-8"])
     }
 
-    func testMissingFileIsUnreadable() {
+    func testMissingFileIsNotFound() {
         XCTAssertThrowsError(try ClassificationReader().read(path: "/nonexistent/elmo/train.tsv")) { error in
-            guard case .unreadableFile(let path, _)? = error as? DataError else {
-                return XCTFail("expected unreadableFile, got \(error)")
-            }
-            XCTAssertEqual(path, "/nonexistent/elmo/train.tsv")
+            XCTAssertEqual(error as? StorageError, .fileNotFound("/nonexistent/elmo/train.tsv"))
         }
     }
 }

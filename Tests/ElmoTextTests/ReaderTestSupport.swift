@@ -19,10 +19,10 @@ extension XCTestCase {
 
     /// Asserts that `body` throws exactly `expected`, and that its message contains each of `mentions`
     /// (typically `path:line`).
-    func assertThrows<T>(_ body: @autoclosure () throws -> T, _ expected: DataError, mentions: [String],
+    func assertThrows<T>(_ body: @autoclosure () throws -> T, _ expected: TextError, mentions: [String],
                          file: StaticString = #filePath, line: UInt = #line) {
         XCTAssertThrowsError(try body(), file: file, line: line) { error in
-            XCTAssertEqual(error as? DataError, expected, file: file, line: line)
+            XCTAssertEqual(error as? TextError, expected, file: file, line: line)
             let message = String(describing: error)
             for text in mentions {
                 XCTAssertTrue(message.contains(text), "'\(message)' does not mention '\(text)'", file: file, line: line)

@@ -1,3 +1,4 @@
+import ElmoStorage
 import ElmoText
 import XCTest
 
@@ -60,7 +61,7 @@ final class VocabularyTests: XCTestCase {
             XCTAssertTrue("\(error)".contains("line 4"), "\(error)")
         }
         XCTAssertThrowsError(try Vocabulary(contentsOf: (dir as NSString).appendingPathComponent("absent.txt"))) { error in
-            guard case TextError.fileNotFound = error else { return XCTFail("\(error)") }
+            guard case StorageError.fileNotFound = error else { return XCTFail("\(error)") }
         }
     }
 
