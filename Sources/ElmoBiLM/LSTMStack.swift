@@ -54,12 +54,15 @@ public final class LSTMStack: Layer {
         return (outputs, finals)
     }
 
-    /// dTop `[B, T, P]` (gradient of the top layer's output) → dx `[B, T, P]`.
-    public func backward(_ dTop: Tensor, cache: Cache) -> Tensor {
-        var d = dTop
+    /// dOutputs: the gradient of each layer's output `[B, T, P]` (nil: none; the top layer's must be given, and a
+    /// softmax only gives that one) → dx `[B, T, P]`. Going down, layer k's input gradient (through its dropout) adds
+    /// to the gradient of layer k − 1's output, which also fed layer k.
+    public func backward(_ dOutputs: [Tensor?], cache: Cache) -> Tensor {
+        precondition(dOutputs.count == layers.count, "LSTMStack has \(layers.count) layers, but \(dOutputs.count) output gradients were given.")
+        guard var d = dOutputs[layers.count - 1] else { preconditionFailure("LSTMStack.backward needs the top layer's output gradient.") }
         for k in layers.indices.reversed() {
-            let dDropped = layers[k].backward(d, cache: cache.layers[k])
-            d = dropout.backward(dDropped, cache: cache.dropouts[k])
+            d = dropout.backward(layers[k].backward(d, cache: cache.layers[k]), cache: cache.dropouts[k])
+            if k > 0, let below = dOutputs[k - 1] { d.add(below) }
         }
         return d
     }
