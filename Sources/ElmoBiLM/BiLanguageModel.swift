@@ -24,13 +24,13 @@ public final class BiLanguageModel: Layer {
     public init(options: BiLMOptions, vocabularySize: Int, seed: UInt64, withSoftmax: Bool = true) {
         var rng = RandomGenerator(seed: seed)
         var opts = options
-        opts.n_tokens_vocab = vocabularySize
+        opts.vocabularySize = vocabularySize
         self.options = opts
         encoder = TokenEncoder(options: opts, rng: &rng)
         forwardStack = LSTMStack(options: opts, name: "forward", rng: &rng)
         backwardStack = LSTMStack(options: opts, name: "backward", rng: &rng)
         let softmax = withSoftmax
-            ? SoftmaxCrossEntropyLoss(inputSize: opts.lstm.projection_dim, vocabularySize: vocabularySize, name: "softmax", rng: &rng)
+            ? SoftmaxCrossEntropyLoss(inputSize: opts.lstm.projectionSize, vocabularySize: vocabularySize, name: "softmax", rng: &rng)
             : nil
         self.softmax = softmax
         if let softmax, opts.sampledSoftmaxSize > 0 && opts.sampledSoftmaxSize < vocabularySize {
@@ -47,9 +47,9 @@ public final class BiLanguageModel: Layer {
             + (softmax?.parameters ?? [])
     }
 
-    public var projectionSize: Int { options.lstm.projection_dim }
-    public var maxCharacters: Int { options.char_cnn.max_characters_per_token }
-    public var layerCount: Int { options.lstm.n_layers }
+    public var projectionSize: Int { options.lstm.projectionSize }
+    public var maxCharacters: Int { options.charCNN.maxCharactersPerToken }
+    public var layerCount: Int { options.lstm.layerCount }
 
     /// The carried LSTM states of both directions (truncated BPTT).
     public struct States {

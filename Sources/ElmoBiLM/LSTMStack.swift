@@ -10,11 +10,11 @@ public final class LSTMStack: Layer {
     public let dropout: Dropout
 
     public init(options: BiLMOptions, name: String, rng: inout RandomGenerator) {
-        let p = options.lstm.projection_dim
-        let residual = options.lstm.use_skip_connections ?? true
-        layers = (0..<options.lstm.n_layers).map { k in
-            LSTMWithProjection(inputSize: p, cellSize: options.lstm.dim, projectionSize: p,
-                               cellClip: options.lstm.cell_clip, projectionClip: options.lstm.proj_clip,
+        let p = options.lstm.projectionSize
+        let residual = options.lstm.useSkipConnections ?? true
+        layers = (0..<options.lstm.layerCount).map { k in
+            LSTMWithProjection(inputSize: p, cellSize: options.lstm.cellSize, projectionSize: p,
+                               cellClip: options.lstm.cellClip, projectionClip: options.lstm.projectionClip,
                                forgetBias: 1, residual: residual && k > 0, name: "\(name)/layer_\(k)", rng: &rng)
         }
         dropout = Dropout(probability: options.dropout)
