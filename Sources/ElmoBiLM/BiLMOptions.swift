@@ -227,7 +227,7 @@ public struct BiLMOptions: Codable, Equatable {
         try validateSizes(source: source)
     }
 
-    /// The same options with `n_tokens_vocab` set (the model fills it in from the vocabulary).
+    /// The same options with `vocabularySize` (`n_tokens_vocab`) set (the model fills it in from the vocabulary).
     public func withVocabularySize(_ size: Int?) -> BiLMOptions {
         var copy = self
         copy.vocabularySize = size

@@ -7,6 +7,10 @@ import ElmoText
 ///
 /// Training loss = ½ (mean CE forward + mean CE backward); the backward LM reads each stream reversed (the data
 /// layer hands it the reversed stream, as bilm-tf does). B batch, T steps, W chars per token, P projection, V vocab.
+///
+/// Every use of the model runs one forward pass, `forward(_:rng:)`, and one backward pass, `backward(_:tape:)`; a
+/// `BiLMPass` says what it reads and keeps. `trainStep`, `score`, `layerOutputs` and the fine-tuning calls are those
+/// two with the options their callers always use.
 public final class BiLanguageModel: Layer {
     public let options: BiLMOptions
     public let encoder: TokenEncoder
@@ -20,7 +24,7 @@ public final class BiLanguageModel: Layer {
     public let outputDropout: Dropout
 
     /// `withSoftmax: false` builds the encoder and both stacks only (an imported model); `vocabularySize` is then
-    /// only recorded in `options.n_tokens_vocab`.
+    /// only recorded in `options.vocabularySize`.
     public init(options: BiLMOptions, vocabularySize: Int, seed: UInt64, withSoftmax: Bool = true) {
         var rng = RandomGenerator(seed: seed)
         var opts = options
