@@ -97,7 +97,8 @@ public struct BiLMOptions: Codable, Equatable {
         case highwayGateBias = "highway_gate_bias"
     }
 
-    public var activation: Kernels.Activation {
+    /// The char-CNN's activation as the kernels name it.
+    public var kernelActivation: Kernels.Activation {
         switch charCNN.activation {
         case .relu: .relu
         case .tanh: .tanh
@@ -107,7 +108,7 @@ public struct BiLMOptions: Codable, Equatable {
     public var charCNNConfig: CharCNNConfig {
         CharCNNConfig(filters: charCNN.filters, embeddingDimension: charCNN.embedding.dimension,
                       maxCharacters: charCNN.maxCharactersPerToken, characterVocabularySize: 262,
-                      activation: activation)
+                      activation: kernelActivation)
     }
 
     /// Reads and validates one of our config files; errors name the file and the bad key. A key no config has is
