@@ -7,6 +7,10 @@ import ElmoText
 ///
 /// Training loss = ½ (mean CE forward + mean CE backward); the backward LM reads each stream reversed (the data
 /// layer hands it the reversed stream, as bilm-tf does). B batch, T steps, W chars per token, P projection, V vocab.
+///
+/// Every use of the model runs one forward pass, `forward(_:rng:)`, and one backward pass, `backward(_:tape:)`; a
+/// `BiLMPass` says what it reads and keeps. `trainStep`, `score`, `layerOutputs` and the fine-tuning calls are those
+/// two with the options their callers always use.
 public final class BiLanguageModel: Layer {
     public let options: BiLMOptions
     public let encoder: TokenEncoder
@@ -20,17 +24,17 @@ public final class BiLanguageModel: Layer {
     public let outputDropout: Dropout
 
     /// `withSoftmax: false` builds the encoder and both stacks only (an imported model); `vocabularySize` is then
-    /// only recorded in `options.n_tokens_vocab`.
+    /// only recorded in `options.vocabularySize`.
     public init(options: BiLMOptions, vocabularySize: Int, seed: UInt64, withSoftmax: Bool = true) {
         var rng = RandomGenerator(seed: seed)
         var opts = options
-        opts.n_tokens_vocab = vocabularySize
+        opts.vocabularySize = vocabularySize
         self.options = opts
         encoder = TokenEncoder(options: opts, rng: &rng)
         forwardStack = LSTMStack(options: opts, name: "forward", rng: &rng)
         backwardStack = LSTMStack(options: opts, name: "backward", rng: &rng)
         let softmax = withSoftmax
-            ? SoftmaxCrossEntropyLoss(inputSize: opts.lstm.projection_dim, vocabularySize: vocabularySize, name: "softmax", rng: &rng)
+            ? SoftmaxCrossEntropyLoss(inputSize: opts.lstm.projectionSize, vocabularySize: vocabularySize, name: "softmax", rng: &rng)
             : nil
         self.softmax = softmax
         if let softmax, opts.sampledSoftmaxSize > 0 && opts.sampledSoftmaxSize < vocabularySize {
@@ -47,9 +51,9 @@ public final class BiLanguageModel: Layer {
             + (softmax?.parameters ?? [])
     }
 
-    public var projectionSize: Int { options.lstm.projection_dim }
-    public var maxCharacters: Int { options.char_cnn.max_characters_per_token }
-    public var layerCount: Int { options.lstm.n_layers }
+    public var projectionSize: Int { options.lstm.projectionSize }
+    public var maxCharacters: Int { options.charCNN.maxCharactersPerToken }
+    public var layerCount: Int { options.lstm.layerCount }
 
     /// The carried LSTM states of both directions (truncated BPTT).
     public struct States {
@@ -64,52 +68,16 @@ public final class BiLanguageModel: Layer {
     /// One training step's forward and backward pass; accumulates gradients (the caller zeroes them, clips and
     /// updates). Returns the mean loss ½(CE_fwd + CE_bwd) and updates `states` to the carried final states.
     ///
-    /// The two directions run concurrently (`Parallel.both`) between the shared encoder and the shared softmax;
-    /// each draws its dropout masks from its own generator, seeded from `rng`, so results do not depend on timing.
+    /// The two directions run concurrently between the shared encoder and the shared softmax; each draws its dropout
+    /// masks from its own generator, seeded from `rng`, so results do not depend on timing.
     public func trainStep(_ batch: StreamBatch, states: inout States, rng: inout RandomGenerator) -> Double {
-        let softmax = requiredSoftmax("trainStep")
-        let b = batch.batchSize, t = batch.steps, p = projectionSize, n = b * t
-        // Both directions' tokens through the char CNN in one call (bigger gemms).
-        var encoderCache = TokenEncoder.Cache()
-        let embedded = encoder.forward(batch.forwardCharacters + batch.backwardCharacters, tokenCount: 2 * n,
-                                       cache: &encoderCache)
-        var forwardRng = RandomGenerator(seed: rng.next()), backwardRng = RandomGenerator(seed: rng.next())
-        var forwardCache = LSTMStack.Cache(), backwardCache = LSTMStack.Cache()
-        var forwardDrop = Dropout.Cache(), backwardDrop = Dropout.Cache()
-        let initial = states
-        func direction(_ stack: LSTMStack, rows: Range<Int>, states: [LSTMWithProjection.State], rng: inout RandomGenerator,
-                       cache: inout LSTMStack.Cache, dropCache: inout Dropout.Cache) -> (Tensor, [LSTMWithProjection.State]) {
-            let (outputs, finals) = stack.forward(embedded.rows(rows, shape: [b, t, p]), states: states, training: true,
-                                                  rng: &rng, cache: &cache)
-            let top = outputDropout.forward(outputs.last!, training: true, rng: &rng, cache: &dropCache)
-            return (top.reshaped([n, p]), finals)
-        }
-        let (forward, backward) = Parallel.both(
-            { direction(forwardStack, rows: 0..<n, states: initial.forward, rng: &forwardRng, cache: &forwardCache, dropCache: &forwardDrop) },
-            { direction(backwardStack, rows: n..<(2 * n), states: initial.backward, rng: &backwardRng, cache: &backwardCache,
-                        dropCache: &backwardDrop) })
-        states = States(forward: forward.1, backward: backward.1)
-
-        let top = Tensor.concatenatingRows([forward.0, backward.0])
-        let targets = batch.forwardTargets + batch.backwardTargets
-        let lossSum: Double, count: Int, dTop: Tensor
-        if let sampled = sampledSoftmax {
-            var cache = SampledSoftmaxLoss.Cache()
-            (lossSum, count) = sampled.forward(top, targets: targets, rng: &rng, cache: &cache)
-            dTop = sampled.backward(scale: 1 / Float(max(count, 1)), cache: cache)
-        } else {
-            var cache = SoftmaxCrossEntropyLoss.Cache()
-            (lossSum, count) = softmax.forward(top, targets: targets, cache: &cache)
-            dTop = softmax.backward(scale: 1 / Float(max(count, 1)), cache: cache)
-        }
+        _ = requiredSoftmax("trainStep")
+        let pass = forward(BiLMPass(input: .streams(batch, states: states), softmax: .loss, training: true, keepForBackward: true),
+                           rng: &rng)
+        states = pass.states
+        backward(.meanLoss, tape: pass.tape!)
         // Both directions have the same number of targets, so the mean over all of them is ½(mean_fwd + mean_bwd).
-        let (dForward, dBackward) = Parallel.both(
-            { self.forwardStack.backward(self.outputDropout.backward(dTop.rows(0..<n, shape: [b, t, p]), cache: forwardDrop),
-                                         cache: forwardCache) },
-            { self.backwardStack.backward(self.outputDropout.backward(dTop.rows(n..<(2 * n), shape: [b, t, p]), cache: backwardDrop),
-                                          cache: backwardCache) })
-        encoder.backward(Tensor.concatenatingRows([dForward.reshaped([n, p]), dBackward.reshaped([n, p])]), cache: encoderCache)
-        return lossSum / Double(max(count, 1))
+        return pass.lossSum / Double(max(pass.targetCount, 1))
     }
 
     /// Summed negative log-likelihoods of a batch without dropout or gradients (validation perplexity).
@@ -123,24 +91,12 @@ public final class BiLanguageModel: Layer {
     }
 
     /// Each position's NLL `−log p(target)` `[B * T]` in both directions, without dropout or gradients; 0 where the
-    /// target is < 0 (padding). Scoring, perplexity and sentence scores all go through this one forward pass.
+    /// target is < 0 (padding). Scoring, perplexity and sentence scores all go through this.
     public func targetNegativeLogLikelihoods(_ batch: StreamBatch, states: inout States) -> (forward: [Float], backward: [Float]) {
-        let softmax = requiredSoftmax("score")
-        let b = batch.batchSize, t = batch.steps, p = projectionSize, n = b * t
-        var rng = RandomGenerator(seed: 0)
-        var encoderCache = TokenEncoder.Cache()
-        let embedded = encoder.forward(batch.forwardCharacters + batch.backwardCharacters, tokenCount: 2 * n, cache: &encoderCache)
-        var backwardRng = rng
-        var fc = LSTMStack.Cache(), bc = LSTMStack.Cache()
-        let initial = states
-        let ((fo, ff), (bo, bf)) = Parallel.both(
-            { self.forwardStack.forward(embedded.rows(0..<n, shape: [b, t, p]), states: initial.forward, training: false,
-                                        rng: &rng, cache: &fc) },
-            { self.backwardStack.forward(embedded.rows(n..<(2 * n), shape: [b, t, p]), states: initial.backward,
-                                         training: false, rng: &backwardRng, cache: &bc) })
-        states = States(forward: ff, backward: bf)
-        return (softmax.negativeLogLikelihoods(fo.last!.reshaped([n, p]), targets: batch.forwardTargets),
-                softmax.negativeLogLikelihoods(bo.last!.reshaped([n, p]), targets: batch.backwardTargets))
+        _ = requiredSoftmax("score")
+        let pass = forward(BiLMPass(input: .streams(batch, states: states), softmax: .targetNegativeLogLikelihoods))
+        states = pass.states
+        return (pass.forwardNegativeLogLikelihoods, pass.backwardNegativeLogLikelihoods)
     }
 
     /// The softmax, for the calls that need one; callers check `softmax != nil` first (`BiLMCheckpoint.Contents.requireSoftmax`).
@@ -155,7 +111,7 @@ public final class BiLanguageModel: Layer {
     /// Returns L+1 tensors `[B, T, 2P]`: layer 0 = `[x; x]` (token encoder output), layer k = `[fwd_k; bwd_k]`;
     /// positions beyond a sentence's length hold unspecified values.
     public func layerOutputs(characters: [Int32], batchSize b: Int, steps t: Int, lengths: [Int]) -> [Tensor] {
-        layerOutputsAndCells(characters: characters, batchSize: b, steps: t, lengths: lengths, keepCells: false).layers
+        forward(BiLMPass(input: .sentences(characters: characters, batchSize: b, steps: t, lengths: lengths))).layers
     }
 
     /// The layer outputs and memory cells of one forward pass of `layerOutputs` (the cells of interpretable-cell
@@ -164,19 +120,9 @@ public final class BiLanguageModel: Layer {
     /// they are empty unless `keepCells`.
     public func layerOutputsAndCells(characters: [Int32], batchSize b: Int, steps t: Int, lengths: [Int], keepCells: Bool = true)
         -> (layers: [Tensor], forwardCells: [Tensor], backwardCells: [Tensor]) {
-        let p = projectionSize
-        var rng = RandomGenerator(seed: 0)
-        var encoderCache = TokenEncoder.Cache()
-        let embedded = encoder.forward(characters, tokenCount: b * t, cache: &encoderCache).reshaped([b, t, p])
-        var backwardRng = rng
-        var fc = LSTMStack.Cache(), bc = LSTMStack.Cache()
-        let ((fo, _), (bo, _)) = Parallel.both(
-            { self.forwardStack.forward(embedded, states: self.forwardStack.zeroStates(batch: b), training: false, rng: &rng, cache: &fc) },
-            { self.backwardStack.forward(embedded.reversingSteps(lengths: lengths), states: self.backwardStack.zeroStates(batch: b),
-                                         training: false, rng: &backwardRng, cache: &bc) })
-        let layers = Self.assembleLayers(embedded: embedded, forward: fo, backward: bo, lengths: lengths)
-        guard keepCells else { return (layers, [], []) }
-        return (layers, fc.memoryCells, bc.memoryCells.map { $0.reversingSteps(lengths: lengths) })
+        let pass = forward(BiLMPass(input: .sentences(characters: characters, batchSize: b, steps: t, lengths: lengths),
+                                    keepCells: keepCells))
+        return (pass.layers, pass.forwardCells, pass.backwardCells)
     }
 
     /// ELMo's representations from the stacks' outputs: layer 0 = `[x; x]`, layer k = `[fwd_k; reverse(bwd_k)]`

@@ -24,18 +24,18 @@ extension BiLMOptions {
             .invalidConfig(path: source, key: key, reason: "is \(value); it must be \(Self.accepted(key))")
         }
         let sizes: [(String, Int)] = [
-            ("char_cnn.embedding.dim", char_cnn.embedding.dim), ("char_cnn.n_highway", char_cnn.n_highway),
-            ("char_cnn.max_characters_per_token", char_cnn.max_characters_per_token), ("lstm.dim", lstm.dim),
-            ("lstm.projection_dim", lstm.projection_dim), ("lstm.n_layers", lstm.n_layers), ("batch_size", batch_size),
-            ("unroll_steps", unroll_steps), ("n_negative_samples_batch", n_negative_samples_batch ?? 0),
-            ("n_tokens_vocab", n_tokens_vocab ?? 3),
+            ("char_cnn.embedding.dim", charCNN.embedding.dimension), ("char_cnn.n_highway", charCNN.highwayLayers),
+            ("char_cnn.max_characters_per_token", charCNN.maxCharactersPerToken), ("lstm.dim", lstm.cellSize),
+            ("lstm.projection_dim", lstm.projectionSize), ("lstm.n_layers", lstm.layerCount), ("batch_size", batchSize),
+            ("unroll_steps", unrollSteps), ("n_negative_samples_batch", negativeSamples ?? 0),
+            ("n_tokens_vocab", vocabularySize ?? 3),
         ]
         for (key, value) in sizes where value > Self.upperBound(key) { throw tooLarge(key, value) }
-        if char_cnn.filters.count > Self.upperBound("char_cnn.filters") {
+        if charCNN.filters.count > Self.upperBound("char_cnn.filters") {
             throw BiLMError.invalidConfig(path: source, key: "char_cnn.filters",
-                                      reason: "has \(char_cnn.filters.count) filters; it must be \(Self.accepted("char_cnn.filters"))")
+                                      reason: "has \(charCNN.filters.count) filters; it must be \(Self.accepted("char_cnn.filters"))")
         }
-        for (k, filter) in char_cnn.filters.enumerated() where filter.count == 2 && filter[1] > Self.upperBound("char_cnn.filters.count") {
+        for (k, filter) in charCNN.filters.enumerated() where filter.count == 2 && filter[1] > Self.upperBound("char_cnn.filters.count") {
             throw BiLMError.invalidConfig(path: source, key: "char_cnn.filters[\(k)]",
                                       reason: "has \(filter[1]) filters; it must be \(Self.accepted("char_cnn.filters"))")
         }
@@ -51,7 +51,7 @@ extension BiLMOptions {
                 path: source, key: "lstm.dim",
                 reason: String(format: "(%d, with projection_dim %d, n_layers %d, batch_size %d, unroll_steps %d) needs about %.1f GB "
                                 + "for one training step, more than this machine's %.1f GB; lower lstm.dim, batch_size or unroll_steps",
-                               lstm.dim, lstm.projection_dim, lstm.n_layers, batch_size, unroll_steps, needed / 1e9,
+                               lstm.cellSize, lstm.projectionSize, lstm.layerCount, batchSize, unrollSteps, needed / 1e9,
                                Double(available) / 1e9))
         }
     }
@@ -60,12 +60,12 @@ extension BiLMOptions {
     /// parameters with their gradient and two optimizer moments, and the activations kept for the backward pass
     /// (LSTM gates, cells, outputs and projections of both directions, char-CNN outputs).
     var estimatedTrainingBytes: Double {
-        let d = Double(lstm.dim), p = Double(lstm.projection_dim), layers = Double(lstm.n_layers)
-        let filters = Double(char_cnn.filters.reduce(0) { $0 + ($1.count == 2 ? $1[1] : 0) })
+        let d = Double(lstm.cellSize), p = Double(lstm.projectionSize), layers = Double(lstm.layerCount)
+        let filters = Double(charCNN.filters.reduce(0) { $0 + ($1.count == 2 ? $1[1] : 0) })
         let lstmParameters = 2 * layers * (4 * d * (p + p) + d * p)
-        let cnnParameters = filters * filters * 2 * Double(char_cnn.n_highway) + filters * p
-        let tokens = Double(batch_size) * Double(unroll_steps)
-        let activations = tokens * (2 * layers * (7 * d + 2 * p) + filters * Double(char_cnn.max_characters_per_token))
+        let cnnParameters = filters * filters * 2 * Double(charCNN.highwayLayers) + filters * p
+        let tokens = Double(batchSize) * Double(unrollSteps)
+        let activations = tokens * (2 * layers * (7 * d + 2 * p) + filters * Double(charCNN.maxCharactersPerToken))
         return 4 * (4 * (lstmParameters + cnnParameters) + activations)
     }
 

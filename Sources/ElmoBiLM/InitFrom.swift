@@ -19,13 +19,13 @@ public struct InitFrom {
     /// The architecture keys, which must be equal in the source and the config, with printable values.
     static func architecture(_ o: BiLMOptions) -> [(key: String, value: String)] {
         func text<T>(_ value: T?) -> String { value.map { "\($0)" } ?? "absent" }
-        let c = o.char_cnn, l = o.lstm
-        return [("char_cnn.embedding.dim", "\(c.embedding.dim)"), ("char_cnn.filters", "\(c.filters)"),
-                ("char_cnn.n_highway", "\(c.n_highway)"), ("char_cnn.activation", c.activation),
-                ("char_cnn.max_characters_per_token", "\(c.max_characters_per_token)"),
-                ("lstm.dim", "\(l.dim)"), ("lstm.projection_dim", "\(l.projection_dim)"), ("lstm.n_layers", "\(l.n_layers)"),
-                ("lstm.cell_clip", text(l.cell_clip)), ("lstm.proj_clip", text(l.proj_clip)),
-                ("lstm.use_skip_connections", text(l.use_skip_connections ?? false))]
+        let c = o.charCNN, l = o.lstm
+        return [("char_cnn.embedding.dim", "\(c.embedding.dimension)"), ("char_cnn.filters", "\(c.filters)"),
+                ("char_cnn.n_highway", "\(c.highwayLayers)"), ("char_cnn.activation", c.activation.rawValue),
+                ("char_cnn.max_characters_per_token", "\(c.maxCharactersPerToken)"),
+                ("lstm.dim", "\(l.cellSize)"), ("lstm.projection_dim", "\(l.projectionSize)"), ("lstm.n_layers", "\(l.layerCount)"),
+                ("lstm.cell_clip", text(l.cellClip)), ("lstm.proj_clip", text(l.projectionClip)),
+                ("lstm.use_skip_connections", text(l.useSkipConnections ?? false))]
     }
 
     /// Throws `BiLMError.architectureChanged` for the first architecture key whose value differs.

@@ -10,11 +10,11 @@ public final class LSTMStack: Layer {
     public let dropout: Dropout
 
     public init(options: BiLMOptions, name: String, rng: inout RandomGenerator) {
-        let p = options.lstm.projection_dim
-        let residual = options.lstm.use_skip_connections ?? true
-        layers = (0..<options.lstm.n_layers).map { k in
-            LSTMWithProjection(inputSize: p, cellSize: options.lstm.dim, projectionSize: p,
-                               cellClip: options.lstm.cell_clip, projectionClip: options.lstm.proj_clip,
+        let p = options.lstm.projectionSize
+        let residual = options.lstm.useSkipConnections ?? true
+        layers = (0..<options.lstm.layerCount).map { k in
+            LSTMWithProjection(inputSize: p, cellSize: options.lstm.cellSize, projectionSize: p,
+                               cellClip: options.lstm.cellClip, projectionClip: options.lstm.projectionClip,
                                forgetBias: 1, residual: residual && k > 0, name: "\(name)/layer_\(k)", rng: &rng)
         }
         dropout = Dropout(probability: options.dropout)
@@ -54,12 +54,15 @@ public final class LSTMStack: Layer {
         return (outputs, finals)
     }
 
-    /// dTop `[B, T, P]` (gradient of the top layer's output) → dx `[B, T, P]`.
-    public func backward(_ dTop: Tensor, cache: Cache) -> Tensor {
-        var d = dTop
+    /// dOutputs: the gradient of each layer's output `[B, T, P]` (nil: none; the top layer's must be given, and a
+    /// softmax only gives that one) → dx `[B, T, P]`. Going down, layer k's input gradient (through its dropout) adds
+    /// to the gradient of layer k − 1's output, which also fed layer k.
+    public func backward(_ dOutputs: [Tensor?], cache: Cache) -> Tensor {
+        precondition(dOutputs.count == layers.count, "LSTMStack has \(layers.count) layers, but \(dOutputs.count) output gradients were given.")
+        guard var d = dOutputs[layers.count - 1] else { preconditionFailure("LSTMStack.backward needs the top layer's output gradient.") }
         for k in layers.indices.reversed() {
-            let dDropped = layers[k].backward(d, cache: cache.layers[k])
-            d = dropout.backward(dDropped, cache: cache.dropouts[k])
+            d = dropout.backward(layers[k].backward(d, cache: cache.layers[k]), cache: cache.dropouts[k])
+            if k > 0, let below = dOutputs[k - 1] { d.add(below) }
         }
         return d
     }

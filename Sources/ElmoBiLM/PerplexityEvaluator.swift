@@ -39,7 +39,7 @@ public enum PerplexityEvaluator {
     /// Equals exp(−Σ logprob / Σ tokens) over `elmo score`'s lines (which score each line in one padded batch).
     public static func evaluateEachLine(model: BiLanguageModel, file: String, vocabulary: Vocabulary) throws -> Perplexities {
         let reader = try LineReader(path: file)
-        let t = model.options.unroll_steps
+        let t = model.options.unrollSteps
         var nllForward = 0.0, nllBackward = 0.0, count = 0
         while let line = try reader.nextLine() {
             let words = Corpus.tokens(of: line)
@@ -67,7 +67,7 @@ public enum PerplexityEvaluator {
 
     /// Streams for scoring `file`: batch 1, the model's unroll, scratch space in a temp folder.
     public static func streams(file: String, vocabulary: Vocabulary, model: BiLanguageModel, scratchDirectory: String) throws -> TokenStreams {
-        try TokenStreams(files: [file], vocabulary: vocabulary, batchSize: 1, unroll: model.options.unroll_steps,
+        try TokenStreams(files: [file], vocabulary: vocabulary, batchSize: 1, unroll: model.options.unrollSteps,
                          maxCharacters: model.maxCharacters, scratchDirectory: scratchDirectory)
     }
 }

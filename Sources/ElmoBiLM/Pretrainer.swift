@@ -82,14 +82,14 @@ public final class Pretrainer {
             try ResumeCheck.requireSameRun(checkpoint: contents.trainer, seed: settings.seed, trainFiles: corpus.files,
                                            folder: settings.outputFolder)
             let changed = ResumeCheck.changedKeys(stored: contents.model.options,
-                                                  given: settings.options.withVocabularySize(contents.model.options.n_tokens_vocab))
+                                                  given: settings.options.withVocabularySize(contents.model.options.vocabularySize))
             if !changed.isEmpty {
                 Pretrainer.warn("--resume: using the options stored in the checkpoint; --config differs in \(changed.joined(separator: ", ")) (checkpoint -> --config).")
             }
             if trainer.threads != settings.threads {
                 Pretrainer.warn("--resume: the run used \(trainer.threads) threads, this one \(settings.threads); the result will be close to, but not bitwise equal to, an uninterrupted run.")
             }
-            states = contents.states ?? contents.model.zeroStates(batch: settings.options.batch_size)
+            states = contents.states ?? contents.model.zeroStates(batch: settings.options.batchSize)
             metrics = MetricsLog(path: run.metricsPath, truncate: false, keepingStepsUpTo: trainer.step)
         } else {
             guard !hasRun else { throw BiLMError.runFolderNotEmpty(settings.outputFolder) }
@@ -127,7 +127,7 @@ public final class Pretrainer {
             state.shuffleShards = settings.shuffleShards
             trainer = state
             rng = RandomGenerator(seed: settings.seed &+ 0x5EED)
-            states = model.zeroStates(batch: settings.options.batch_size)
+            states = model.zeroStates(batch: settings.options.batchSize)
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             try RunFolder.writeAtomically(try encoder.encode(model.options), to: run.file("options.json"))
@@ -141,16 +141,16 @@ public final class Pretrainer {
 
     /// The optimizer the options name; Adagrad gets bilm-tf's initial accumulator (1.0 unless set).
     static func makeOptimizer(options: BiLMOptions) throws -> Optimizer {
-        let name = options.optimizer ?? "adagrad"
+        let name = (options.optimizer ?? .adagrad).rawValue
         if name == "adagrad" {
-            return Adagrad(learningRate: options.learning_rate ?? 0.2,
-                           initialAccumulatorValue: options.initial_accumulator_value ?? 1.0)
+            return Adagrad(learningRate: options.learningRate ?? 0.2,
+                           initialAccumulatorValue: options.initialAccumulatorValue ?? 1.0)
         }
-        return try ElmoOptim.makeOptimizer(name: name, learningRate: options.learning_rate)
+        return try ElmoOptim.makeOptimizer(name: name, learningRate: options.learningRate)
     }
 
-    private var batchSize: Int { model.options.batch_size }
-    private var unroll: Int { model.options.unroll_steps }
+    private var batchSize: Int { model.options.batchSize }
+    private var unroll: Int { model.options.unrollSteps }
 
     private func finished() -> Bool {
         if let max = settings.maxTokens, trainer.tokensTrained >= max { return true }

@@ -16,29 +16,30 @@ public struct TextGenerator {
 
     /// The sampled continuation (prompt not included). `<UNK>` is never sampled. The model needs a softmax.
     public func generate(prompt: [String], maxTokens: Int, temperature: Float, topK: Int?, seed: UInt64) -> [String] {
-        let softmax = model.requiredSoftmax("TextGenerator.generate")
+        _ = model.requiredSoftmax("TextGenerator.generate")
         var rng = RandomGenerator(seed: seed)
-        var dropoutRng = RandomGenerator(seed: 0)
-        var states = model.forwardStack.zeroStates(batch: 1)
-        var hidden = Tensor(zeros: [1, model.projectionSize])
-        func feed(_ token: String) {
-            var cache = TokenEncoder.Cache()
-            let e = model.encoder.forward(CharacterIds.ids(for: token, maxCharacters: model.maxCharacters), tokenCount: 1, cache: &cache)
-            var stackCache = LSTMStack.Cache()
-            let (outputs, finals) = model.forwardStack.forward(e.reshaped([1, 1, model.projectionSize]), states: states,
-                                                                training: false, rng: &dropoutRng, cache: &stackCache)
-            states = finals
-            hidden = outputs.last!.reshaped([1, model.projectionSize])
+        var states = model.zeroStates(batch: 1)
+        var logProbabilities: [Float] = []
+        /// Runs the forward LM one token on from the carried state; with `predicting`, its softmax gives the
+        /// log-probabilities of the next word.
+        func feed(_ token: String, predicting: Bool) {
+            let ids = CharacterIds.ids(for: token, maxCharacters: model.maxCharacters)
+            let step = StreamBatch(batchSize: 1, steps: 1, maxCharacters: model.maxCharacters, forwardCharacters: ids,
+                                   forwardTargets: [-1], backwardCharacters: ids, backwardTargets: [-1])
+            let pass = model.forward(BiLMPass(input: .streams(step, states: states), directions: .forwardOnly,
+                                              softmax: predicting ? .logProbabilities : .none))
+            states = pass.states
+            if predicting { logProbabilities = pass.forwardLogProbabilities!.data }
         }
-        for token in [Vocabulary.bos] + prompt { feed(token) }
+        let context = [Vocabulary.bos] + prompt
+        for (k, token) in context.enumerated() { feed(token, predicting: k == context.count - 1 && maxTokens > 0) }
         var generated: [String] = []
         while generated.count < maxTokens {
-            let logProbabilities = softmax.logProbabilities(hidden).data
             let next = sample(logProbabilities, temperature: temperature, topK: topK, rng: &rng)
             if next == vocabulary.eosId { break }
             let word = vocabulary[next]
             generated.append(word)
-            feed(word)
+            feed(word, predicting: generated.count < maxTokens)
         }
         return generated
     }

@@ -14,9 +14,9 @@ public final class TokenEncoder: Layer {
     ///   stored in one archive.
     public init(options: BiLMOptions, namePrefix: String = "", rng: inout RandomGenerator) {
         charCNN = CharCNN(config: options.charCNNConfig, name: namePrefix + "char_cnn", rng: &rng)
-        highway = Highway(size: charCNN.outputSize, layerCount: options.char_cnn.n_highway, activation: .relu,
-                          gateBias: options.highway_gate_bias ?? -2, name: namePrefix + "highway", rng: &rng)
-        projection = Linear(inputSize: charCNN.outputSize, outputSize: options.lstm.projection_dim,
+        highway = Highway(size: charCNN.outputSize, layerCount: options.charCNN.highwayLayers, activation: .relu,
+                          gateBias: options.highwayGateBias ?? -2, name: namePrefix + "highway", rng: &rng)
+        projection = Linear(inputSize: charCNN.outputSize, outputSize: options.lstm.projectionSize,
                             name: namePrefix + "projection", rng: &rng)
     }
 

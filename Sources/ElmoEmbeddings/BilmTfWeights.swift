@@ -110,11 +110,11 @@ public enum BilmTfWeights {
     /// Reasons AllenNLP's `Elmo` (not bilm-tf) cannot load an exported model, for a warning; empty when it can.
     public static func allenNLPLimitations(_ options: BiLMOptions) -> [String] {
         var reasons: [String] = []
-        if !(options.lstm.use_skip_connections ?? true) {
+        if !(options.lstm.useSkipConnections ?? true) {
             reasons.append("lstm.use_skip_connections is false (AllenNLP loads only biLMs with skip connections)")
         }
-        if options.char_cnn.max_characters_per_token != 50 {
-            reasons.append("char_cnn.max_characters_per_token is \(options.char_cnn.max_characters_per_token) (AllenNLP's character mapper always uses 50)")
+        if options.charCNN.maxCharactersPerToken != 50 {
+            reasons.append("char_cnn.max_characters_per_token is \(options.charCNN.maxCharactersPerToken) (AllenNLP's character mapper always uses 50)")
         }
         return reasons
     }
@@ -234,9 +234,9 @@ public enum BilmTfWeights {
         cnn["n_characters"] = CharacterIds.vocabularySize
         object["char_cnn"] = cnn
         var lstm = object["lstm"] as! [String: Any]
-        lstm["cell_clip"] = options.lstm.cell_clip.map { $0 as Any } ?? NSNull()
-        lstm["proj_clip"] = options.lstm.proj_clip.map { $0 as Any } ?? NSNull()
-        lstm["use_skip_connections"] = options.lstm.use_skip_connections ?? true
+        lstm["cell_clip"] = options.lstm.cellClip.map { $0 as Any } ?? NSNull()
+        lstm["proj_clip"] = options.lstm.projectionClip.map { $0 as Any } ?? NSNull()
+        lstm["use_skip_connections"] = options.lstm.useSkipConnections ?? true
         object["lstm"] = lstm
         object["bidirectional"] = true
         return try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])

@@ -38,7 +38,7 @@ public struct CellTrace {
         precondition(sentences.allSatisfy { !$0.isEmpty }, "CellTrace: sentences must not be empty.")
         self.sentences = sentences
         self.stream = stream
-        let n = sentences.reduce(0) { $0 + $1.count }, c = model.options.lstm.dim, layers = model.layerCount
+        let n = sentences.reduce(0) { $0 + $1.count }, c = model.options.lstm.cellSize, layers = model.layerCount
         var collected = (0..<(2 * layers)).map { k in
             Group(layer: k / 2 + 1, direction: k % 2 == 0 ? "forward" : "backward", cellCount: c, values: [Float](repeating: 0, count: n * c))
         }

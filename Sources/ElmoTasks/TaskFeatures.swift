@@ -79,10 +79,10 @@ public final class TaskFeatures {
     /// K, the layers per token: L + 1 for a biLM, 1 for the scratch encoder.
     public var mixtureSize: Int { bilm.map { $0.layerCount + 1 } ?? 1 }
     /// 2P biLM (or `[x; x]`) features per layer.
-    private var bilmDimension: Int { 2 * options.lstm.projection_dim }
+    private var bilmDimension: Int { 2 * options.lstm.projectionSize }
     /// D features per layer: 2P, plus P with a task encoder.
-    public var dimension: Int { bilmDimension + (taskEncoder == nil ? 0 : options.lstm.projection_dim) }
-    private var maxCharacters: Int { options.char_cnn.max_characters_per_token }
+    public var dimension: Int { bilmDimension + (taskEncoder == nil ? 0 : options.lstm.projectionSize) }
+    private var maxCharacters: Int { options.charCNN.maxCharactersPerToken }
 
     /// Trainable feature parameters, bottom group first (for discriminative rates and gradual unfreezing):
     /// none when frozen; token encoder, LSTM layer 0, … when fine-tuned; the scratch encoder as one group.
@@ -205,7 +205,7 @@ public final class TaskFeatures {
         let steps = batchTokens.map(\.count).max() ?? 0
         return encoder.forward(characters(batchTokens, steps: steps, boundaries: false), tokenCount: batchTokens.count * steps,
                                cache: &cache)
-            .reshaped([batchTokens.count, steps, options.lstm.projection_dim]).zeroingPadding(lengths: batchTokens.map(\.count))
+            .reshaped([batchTokens.count, steps, options.lstm.projectionSize]).zeroingPadding(lengths: batchTokens.map(\.count))
     }
 
     /// dLayers: K tensors `[B, T, D]` (∂loss/∂`batch.layers`) → accumulates into the task encoder and, when
@@ -218,7 +218,7 @@ public final class TaskFeatures {
         if let taskEncoder {
             guard let cache = batch.taskEncoderCache else { preconditionFailure("TaskFeatures.backward needs a batch made with training: true.") }
             // x was appended to every layer, so dx = Σ_k dLayer_k[:, 2P:].
-            let p = options.lstm.projection_dim
+            let p = options.lstm.projectionSize
             var dx = Tensor(zeros: [0])
             for k in dLayers.indices {
                 let (dBiLM, dTask) = dLayers[k].splittingColumns(at: bilmDimension)
@@ -238,7 +238,7 @@ public final class TaskFeatures {
         case .noPretrained:
             guard let cache = batch.encoderCache else { preconditionFailure("TaskFeatures.backward needs a batch made with training: true.") }
             // In the forward pass this was layer 0 = [x; x], so dx = dLayer[:, :P] + dLayer[:, P:].
-            let p = options.lstm.projection_dim
+            let p = options.lstm.projectionSize
             let (da, db) = dLayers[0].zeroingPadding(lengths: batch.lengths).splittingColumns(at: p)
             var dx = da
             dx.add(db)

@@ -39,8 +39,8 @@ struct ElmoBench: ParsableCommand {
         BLAS.setThreads(threads)
         let (name, options, vocabularySize) = try resolveConfig()
         var opts = options
-        opts.batch_size = batch
-        opts.unroll_steps = unroll
+        opts.batchSize = batch
+        opts.unrollSteps = unroll
         let model = BiLanguageModel(options: opts, vocabularySize: vocabularySize, seed: 0)
         let words = BenchData.randomWords(count: vocabularySize, seed: 0)
 

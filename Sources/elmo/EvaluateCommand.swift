@@ -34,29 +34,14 @@ struct EvaluateCommand: ParsableCommand {
     func run() throws {
         threads.apply()
         try reportingErrors {
-            let kind = try TaskCheckpoint.kind(of: model)
+            let type = try TaskModels.type(of: model)
             warnIfIncomplete(model)
-            switch kind {
-            case ClassifierModel.kind:
-                let classifier = try ClassifierModel.load(model)
-                let examples = try dataOptions.apply(to: classifier.classifier.options.data).read(path: data)
-                if let warning = try ClassificationDataSettings.checkLabels(examples, known: classifier.labels, path: data,
-                                                                            policy: unknownLabel) {
-                    FileHandle.standardError.write(Data("Warning: \(warning)\n".utf8))
-                }
-                let report = classifier.evaluate(examples, batchSize: batch.batchSize)
-                if json {
-                    let encoder = JSONEncoder()
-                    encoder.outputFormatting = [.sortedKeys]
-                    print(String(decoding: try encoder.encode(report), as: UTF8.self))
-                } else {
-                    print(report.table, terminator: "")
-                }
-            case TaggerModel.kind:
-                print(try TaggerPrediction.evaluate(model: model, data: data, json: json, batchSize: batch.batchSize), terminator: "")
-            default:
-                throw TaskError.wrongTaskKind(path: model, expected: "classifier or tagger", found: kind)
-            }
+            let loaded = try type.load(model)
+            let request = TaskEvaluationRequest(data: data, json: json, batchSize: batch.batchSize, unknownLabels: unknownLabel,
+                                                classificationData: dataOptions.apply(to:))
+            let (text, warnings) = try loaded.evaluationText(request)
+            for warning in warnings { FileHandle.standardError.write(Data("Warning: \(warning)\n".utf8)) }
+            print(text, terminator: "")
         }
     }
 }

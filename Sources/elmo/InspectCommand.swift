@@ -69,7 +69,7 @@ struct InspectCommand: ParsableCommand {
             print("parameters  \(model.parameterCount)")
             for (name, count) in components { print("  \(name.padding(toLength: 14, withPad: " ", startingAt: 0)) \(count)") }
             let options = model.options
-            print("config      char_cnn filters \(options.char_cnn.filters), highway \(options.char_cnn.n_highway), lstm \(options.lstm.n_layers) x (cell \(options.lstm.dim), projection \(options.lstm.projection_dim)), dropout \(options.dropout)")
+            print("config      char_cnn filters \(options.charCNN.filters), highway \(options.charCNN.highwayLayers), lstm \(options.lstm.layerCount) x (cell \(options.lstm.cellSize), projection \(options.lstm.projectionSize)), dropout \(options.dropout)")
         }
     }
 

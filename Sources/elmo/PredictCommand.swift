@@ -34,26 +34,11 @@ struct PredictCommand: ParsableCommand {
     func run() throws {
         threads.apply()
         try reportingErrors {
-            let kind = try TaskCheckpoint.kind(of: model)
+            let type = try TaskModels.type(of: model)
             warnIfIncomplete(model)
-            switch kind {
-            case ClassifierModel.kind:
-                let classifier = try ClassifierModel.load(model)
-                var out = ""
-                for prediction in classifier.predict(try readSentences(), batchSize: batch.batchSize) {
-                    out += prediction.label + "\t" + String(format: "%.4f", prediction.probability)
-                    if probabilities {
-                        for (label, p) in zip(classifier.labels, prediction.probabilities) { out += "\t\(label)=" + String(format: "%.4f", p) }
-                    }
-                    out += "\n"
-                }
-                FileHandle.standardOutput.write(Data(out.utf8))
-            case TaggerModel.kind:
-                let text = try TaggerPrediction.predict(model: model, sentences: try readSentences(), batchSize: batch.batchSize)
-                FileHandle.standardOutput.write(Data(text.utf8))
-            default:
-                throw TaskError.wrongTaskKind(path: model, expected: "classifier or tagger", found: kind)
-            }
+            let loaded = try type.load(model)
+            let options = TaskPredictionOptions(batchSize: batch.batchSize, probabilities: probabilities)
+            FileHandle.standardOutput.write(Data(loaded.predictionText(try readSentences(), options: options).utf8))
         }
     }
 

@@ -27,7 +27,7 @@ final class CheckpointTimingTests: XCTestCase {
         optimizer.step(model.parameters)
         var trainer = TrainerState()
         trainer.rngState = rng.stateWords
-        let states = model.zeroStates(batch: options.batch_size)
+        let states = model.zeroStates(batch: options.batchSize)
         let folder = try makeTemporaryFolder(self, "checkpoint-timing")
         let path = (folder as NSString).appendingPathComponent("ref-small.npz")
 

@@ -34,7 +34,7 @@ final class InitFromTests: XCTestCase {
         XCTAssertEqual(adapted.vocabulary, source.vocabulary)
         XCTAssertEqual(adapted.trainer.step, 0)
         XCTAssertEqual(adapted.model.options.dropout, 0.2, "the config's training keys are used")
-        XCTAssertEqual(adapted.model.options.optimizer, "adam")
+        XCTAssertEqual(adapted.model.options.optimizer, .adam)
         XCTAssertTrue(adapted.initNotes.contains { $0.contains("vocabulary: keep") }, "\(adapted.initNotes)")
         try adapted.train()
 
@@ -51,7 +51,7 @@ final class InitFromTests: XCTestCase {
     func testArchitectureChangeIsRefusedNamingTheKeyAndBothValues() throws {
         let (folder, run, shards) = try sourceRun()
         var options = try tinyPretrainOptions()
-        options.lstm.dim = 16
+        options.lstm.cellSize = 16
         var settings = tinySettings(options, train: shards, output: (folder as NSString).appendingPathComponent("adapted"), steps: 1)
         settings.initFrom = run
         XCTAssertThrowsError(try Pretrainer(settings: settings)) { error in
@@ -62,7 +62,7 @@ final class InitFromTests: XCTestCase {
             XCTAssertTrue("\(error)".contains("'lstm.dim' is 12") && "\(error)".contains("but 16 in --config"), "\(error)")
         }
         options = try tinyPretrainOptions()
-        options.char_cnn.filters = [[1, 4], [3, 4]]
+        options.charCNN.filters = [[1, 4], [3, 4]]
         settings.options = options
         XCTAssertThrowsError(try Pretrainer(settings: settings)) { error in
             XCTAssertEqual((error as? BiLMError).map { "\($0)".contains("char_cnn.filters") }, true, "\(error)")

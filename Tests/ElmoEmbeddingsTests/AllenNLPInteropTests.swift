@@ -222,7 +222,7 @@ final class AllenNLPInteropTests: XCTestCase {
     func testAllenNLPLimitationsAreNamed() throws {
         XCTAssertEqual(BilmTfWeights.allenNLPLimitations(try importFixture().options), [])
         var options = try tinyModel().0.options
-        options.lstm.use_skip_connections = false
+        options.lstm.useSkipConnections = false
         let reasons = BilmTfWeights.allenNLPLimitations(options)
         XCTAssertEqual(reasons.count, 2, "\(reasons)")
         XCTAssertTrue(reasons[0].contains("use_skip_connections") && reasons[1].contains("max_characters_per_token is 10"), "\(reasons)")

@@ -18,7 +18,7 @@ final class InsideTheBiLMTests: XCTestCase {
         let trace = CellTrace(model: model, sentences: sentences, stream: false)
         XCTAssertEqual(trace.groups.map { "\($0.layer)\($0.direction)" }, ["1forward", "1backward", "2forward", "2backward"])
         XCTAssertEqual(trace.tokenCount, 4)
-        XCTAssertEqual(trace.groups[0].values.count, 4 * model.options.lstm.dim)
+        XCTAssertEqual(trace.groups[0].values.count, 4 * model.options.lstm.cellSize)
 
         // Forward layer 1 over "<S> the cat sat </S>" by hand: its cells at steps 1...3 are the trace's tokens 0...2.
         var chars: [Int32] = []
@@ -29,7 +29,7 @@ final class InsideTheBiLMTests: XCTestCase {
         var rng = RandomGenerator(seed: 0)
         let (_, finals) = model.forwardStack.forward(x, states: model.forwardStack.zeroStates(batch: 1), training: false, rng: &rng,
                                                      cache: &cache)
-        let c = model.options.lstm.dim, cells = cache.memoryCells[0]
+        let c = model.options.lstm.cellSize, cells = cache.memoryCells[0]
         XCTAssertEqual(Array(cells.data[(4 * c)...]), finals[0].c.data, "the last step's cells are the final state")
         for t in 0..<3 {
             assertValuesClose(Array(trace.groups[0].values[(t * c)..<((t + 1) * c)]), Array(cells.data[((t + 1) * c)..<((t + 2) * c)]),
@@ -53,7 +53,7 @@ final class InsideTheBiLMTests: XCTestCase {
         let two = [["the", "cat"], ["the", "cat"]]
         let stream = CellTrace(model: model, sentences: two, stream: true).groups[0].values
         let sentences = CellTrace(model: model, sentences: two, stream: false).groups[0].values
-        let c = model.options.lstm.dim
+        let c = model.options.lstm.cellSize
         XCTAssertEqual(Array(sentences[0..<(2 * c)]), Array(sentences[(2 * c)...]), "sentence mode: both the same")
         XCTAssertNotEqual(Array(stream[(2 * c)...]), Array(sentences[(2 * c)...]), "stream: the second sentence saw the first")
     }
@@ -76,7 +76,7 @@ final class InsideTheBiLMTests: XCTestCase {
         let (model, _) = try tinyModel()
         let trace = CellTrace(model: model, sentences: [["The", "cat", "(", "sat", ")", "."], ["A", "dog", "ran", "3", "."]], stream: true)
         let ranked = CellRanking.rank(trace)
-        XCTAssertEqual(ranked.count, 4 * model.options.lstm.dim)
+        XCTAssertEqual(ranked.count, 4 * model.options.lstm.cellSize)
         XCTAssertTrue(zip(ranked, ranked.dropFirst()).allSatisfy { abs($0.correlation) >= abs($1.correlation) }, "best first")
         let best = ranked[0]
         let group = trace.groups.first { $0.layer == best.layer && $0.direction == best.direction }!
