@@ -33,7 +33,7 @@ public struct TextGenerator {
         for token in [Vocabulary.bos] + prompt { feed(token) }
         var generated: [String] = []
         while generated.count < maxTokens {
-            let logProbabilities = softmax.logProbabilities(hidden).data
+            let logProbabilities = softmax.logProbabilities(hidden).scalars
             let next = sample(logProbabilities, temperature: temperature, topK: topK, rng: &rng)
             if next == vocabulary.eosId { break }
             let word = vocabulary[next]

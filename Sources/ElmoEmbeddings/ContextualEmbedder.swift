@@ -64,10 +64,8 @@ public final class ContextualEmbedder {
             var out = Tensor(zeros: [layers.count, n, d])
             for (k, layer) in layers.enumerated() {
                 let src = (b * steps + 1) * d
-                out.data.withUnsafeMutableBufferPointer { dst in
-                    layer.data.withUnsafeBufferPointer { s in
-                        (dst.baseAddress! + k * n * d).update(from: s.baseAddress! + src, count: n * d)
-                    }
+                out.withMutablePointer { dst in
+                    layer.withPointer { s in (dst + k * n * d).update(from: s + src, count: n * d) }
                 }
             }
             return out

@@ -50,7 +50,7 @@ public final class HDF5EmbeddingWriter: EmbeddingWriter {
     }
 
     public func write(key: String, embedding: Tensor) throws {
-        try file.writeDataset(key, shape: embedding.shape, values: embedding.data, dtype: dtype, compress: compress)
+        try file.writeDataset(key, shape: embedding.shape, values: embedding.scalars, dtype: dtype, compress: compress)
     }
 
     public func finish(sentenceToIndex: String, skippedLines: [Int]) throws {

@@ -206,7 +206,7 @@ public final class Classifier: TaskHead {
     public func predict(_ batch: TaskFeatures.Batch) -> [Prediction] {
         let p = probabilities(batch), c = labels.count
         return (0..<p.shape[0]).map { b in
-            let row = Array(p.data[(b * c)..<((b + 1) * c)])
+            let row = Array(p.scalars[(b * c)..<((b + 1) * c)])
             let best = row.indices.max { row[$0] < row[$1] }!  // ties: the first label
             return Prediction(label: labels[best], probability: row[best], probabilities: row)
         }

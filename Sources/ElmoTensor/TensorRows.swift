@@ -10,8 +10,8 @@ extension Tensor {
         }
         var data: [Float] = []
         data.reserveCapacity(parts.reduce(0) { $0 + $1.count })
-        for p in parts { data.append(contentsOf: p.data) }
-        return Tensor(shape: [parts.reduce(0) { $0 + $1.shape[0] }] + tail, data: data)
+        for p in parts { data.append(contentsOf: p.storage) }
+        return Tensor(shape: [parts.reduce(0) { $0 + $1.shape[0] }] + tail, scalars: data)
     }
 
     /// Rows `range` of dimension 0, reshaped to `shape` (default: the same trailing shape).
@@ -19,8 +19,8 @@ extension Tensor {
         let rowSize = shape.isEmpty ? 1 : count / Swift.max(shape[0], 1)
         precondition(range.lowerBound >= 0 && range.upperBound <= (shape.first ?? 1),
                      "rows \(range) out of bounds for shape \(shape).")
-        let part = Array(data[(range.lowerBound * rowSize)..<(range.upperBound * rowSize)])
-        return Tensor(shape: newShape ?? ([range.count] + shape.dropFirst()), data: part)
+        let part = Array(storage[(range.lowerBound * rowSize)..<(range.upperBound * rowSize)])
+        return Tensor(shape: newShape ?? ([range.count] + shape.dropFirst()), scalars: part)
     }
 
     /// Reverses the order of the T steps of each sequence of a `[B, T, ...]` tensor, per sequence within its length
@@ -34,7 +34,7 @@ extension Tensor {
             precondition(n <= steps, "reversingSteps: length \(n) exceeds \(steps) steps.")
             for t in 0..<n {
                 let src = (b * steps + t) * inner, dst = (b * steps + (n - 1 - t)) * inner
-                for i in 0..<inner { out.data[dst + i] = data[src + i] }
+                for i in 0..<inner { out.storage[dst + i] = storage[src + i] }
             }
         }
         return out
