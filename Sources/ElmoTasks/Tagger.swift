@@ -160,8 +160,7 @@ public final class Tagger: TaskHead {
             let result = CrossEntropy.forwardBackward(logits: scores.reshaped([b * steps, k]), targets: kept)
             lossSum = result.lossSum
             dEmissions = result.dLogits.reshaped([b, steps, k])
-            let n = dEmissions.count
-            dEmissions.withMutablePointer { Kernels.scale($0, by: scale, n) }
+            Backends.current.scale(&dEmissions, by: scale)
         }
         return TaskStepResult(lossSum: lossSum, count: tokens, dLayers: backward(dEmissions, cache: cache))
     }

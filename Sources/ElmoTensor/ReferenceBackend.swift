@@ -340,30 +340,24 @@ public final class ReferenceBackend: Backend {
     }
 
     public func im2col(_ x: Tensor, sequences: Int, steps: Int, features d: Int, width: Int, into columns: inout Tensor) {
-        let positions = steps - width + 1
-        precondition(x.count == sequences * steps * d && columns.count == sequences * positions * width * d,
+        precondition(x.count == sequences * steps * d && columns.count == sequences * (steps - width + 1) * width * d,
                      "im2col: x \(x.shape), columns \(columns.shape) for [\(sequences), \(steps), \(d)], width \(width).")
-        for n in 0..<sequences {
-            for p in 0..<positions {
-                for o in 0..<width {
-                    for j in 0..<d {
-                        columns.storage[((n * positions + p) * width + o) * d + j] = x.storage[(n * steps + p + o) * d + j]
-                    }
-                }
-            }
-        }
+        Self.forEachWindowElement(sequences, steps, d, width) { column, input in columns.storage[column] = x.storage[input] }
     }
 
     public func col2imAdd(_ columns: Tensor, sequences: Int, steps: Int, features d: Int, width: Int, into dx: inout Tensor) {
-        let positions = steps - width + 1
-        precondition(dx.count == sequences * steps * d && columns.count == sequences * positions * width * d,
+        precondition(dx.count == sequences * steps * d && columns.count == sequences * (steps - width + 1) * width * d,
                      "col2imAdd: columns \(columns.shape), dx \(dx.shape) for [\(sequences), \(steps), \(d)], width \(width).")
+        Self.forEachWindowElement(sequences, steps, d, width) { column, input in dx.storage[input] += columns.storage[column] }
+    }
+
+    /// Calls body(index in columns `[N·P, width·D]`, index in x `[N, steps, D]`) for every element of every window.
+    private static func forEachWindowElement(_ sequences: Int, _ steps: Int, _ d: Int, _ width: Int, _ body: (Int, Int) -> Void) {
+        let positions = steps - width + 1
         for n in 0..<sequences {
             for p in 0..<positions {
                 for o in 0..<width {
-                    for j in 0..<d {
-                        dx.storage[(n * steps + p + o) * d + j] += columns.storage[((n * positions + p) * width + o) * d + j]
-                    }
+                    for j in 0..<d { body(((n * positions + p) * width + o) * d + j, (n * steps + p + o) * d + j) }
                 }
             }
         }
