@@ -80,7 +80,7 @@ public enum CharCNNConfigError: Error, CustomStringConvertible, Equatable {
 /// applied to the concatenation. Adding the bias after the max is exact (it is constant over positions) and
 /// saves N·P_k·count_k additions.
 ///
-/// The convolution runs through per-offset lookup tables (`Kernels.charConvolutionMax`): D times fewer
+/// The convolution runs through per-offset lookup tables (`Backend.charConvolutionMax`): D times fewer
 /// operations than im2col + gemm. Backward only touches the winning positions. A tie goes to the first position;
 /// in practice ties come from identical windows (runs of padding), which give every parameter the same gradient
 /// however the tie is split (PyTorch's `amax` splits it evenly), so the gradients match the reference's.
