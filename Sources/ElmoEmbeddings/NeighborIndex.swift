@@ -93,8 +93,7 @@ public final class NeighborIndex {
         case .mix:
             var sum = all[0]
             for t in all.dropFirst() { sum.add(t) }
-            let n = sum.count
-            sum.withMutablePointer { Kernels.scale($0, by: 1 / Float(all.count), n) }
+            Backends.current.scale(&sum, by: 1 / Float(all.count))
             return sum
         }
     }
