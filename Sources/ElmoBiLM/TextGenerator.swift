@@ -29,7 +29,7 @@ public struct TextGenerator {
             let pass = model.forward(BiLMPass(input: .streams(step, states: states), directions: .forwardOnly,
                                               softmax: predicting ? .logProbabilities : .none))
             states = pass.states
-            if predicting { logProbabilities = pass.forwardLogProbabilities!.data }
+            if predicting { logProbabilities = pass.forwardLogProbabilities!.scalars }
         }
         let context = [Vocabulary.bos] + prompt
         for (k, token) in context.enumerated() { feed(token, predicting: k == context.count - 1 && maxTokens > 0) }

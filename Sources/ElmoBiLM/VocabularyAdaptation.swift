@@ -94,8 +94,8 @@ public struct VocabularyAdaptation {
         if let oldWeight, let oldBias {
             for (id, source) in sourceRows.enumerated() {
                 guard let source = source.map(Int.init) else { continue }
-                for j in 0..<p { weight.data[id * p + j] = oldWeight.data[source * p + j] }
-                bias.data[id] = oldBias.data[source]
+                for j in 0..<p { weight[flat: id * p + j] = oldWeight.scalars[source * p + j] }
+                bias[flat: id] = oldBias.scalars[source]
             }
             guard !newIds.isEmpty else { return (weight, bias) }
             let oldRows = oldVocabulary.count
@@ -103,28 +103,28 @@ public struct VocabularyAdaptation {
             case .mean:
                 var meanWeight = [Double](repeating: 0, count: p), meanBias = 0.0
                 for r in 0..<oldRows {
-                    for j in 0..<p { meanWeight[j] += Double(oldWeight.data[r * p + j]) }
-                    meanBias += Double(oldBias.data[r])
+                    for j in 0..<p { meanWeight[j] += Double(oldWeight.scalars[r * p + j]) }
+                    meanBias += Double(oldBias.scalars[r])
                 }
                 for id in newIds {
-                    for j in 0..<p { weight.data[id * p + j] = Float(meanWeight[j] / Double(oldRows)) }
-                    bias.data[id] = Float(meanBias / Double(oldRows))
+                    for j in 0..<p { weight[flat: id * p + j] = Float(meanWeight[j] / Double(oldRows)) }
+                    bias[flat: id] = Float(meanBias / Double(oldRows))
                 }
             case .charCNN:
                 // [E 1]·A ≈ [W b] over the old words, A by ridge least squares; new rows = [E_new 1]·A.
                 let oldEncodings = Self.encode(oldVocabulary.words, encoder: encoder, maxCharacters: maxCharacters)
                 var targets = [Float](repeating: 0, count: oldRows * (p + 1))
                 for r in 0..<oldRows {
-                    for j in 0..<p { targets[r * (p + 1) + j] = oldWeight.data[r * p + j] }
-                    targets[r * (p + 1) + p] = oldBias.data[r]
+                    for j in 0..<p { targets[r * (p + 1) + j] = oldWeight.scalars[r * p + j] }
+                    targets[r * (p + 1) + p] = oldBias.scalars[r]
                 }
-                let map = LeastSquares.ridgeMap(inputs: oldEncodings.data, targets: targets, rows: oldRows, inputSize: p,
+                let map = LeastSquares.ridgeMap(inputs: oldEncodings.scalars, targets: targets, rows: oldRows, inputSize: p,
                                                 outputSize: p + 1)
                 let encodings = Self.encode(newIds.map { vocabulary.words[$0] }, encoder: encoder, maxCharacters: maxCharacters)
-                let mapped = LeastSquares.apply(map, to: encodings.data, rows: newIds.count, inputSize: p, outputSize: p + 1)
+                let mapped = LeastSquares.apply(map, to: encodings.scalars, rows: newIds.count, inputSize: p, outputSize: p + 1)
                 for (k, id) in newIds.enumerated() {
-                    for j in 0..<p { weight.data[id * p + j] = mapped[k * (p + 1) + j] }
-                    bias.data[id] = mapped[k * (p + 1) + p]
+                    for j in 0..<p { weight[flat: id * p + j] = mapped[k * (p + 1) + j] }
+                    bias[flat: id] = mapped[k * (p + 1) + p]
                 }
             }
         } else {

@@ -29,8 +29,8 @@ public enum BilmTfSoftmax {
             precondition(target.name == source.name, "BilmTfSoftmax: parameter \(target.name) does not match \(source.name).")
             target.value = source.value
         }
-        scored.softmax!.weight.value = Tensor(shape: [v, p], data: try reader.floats(weightDataset))
-        scored.softmax!.bias.value = Tensor(shape: [v], data: try reader.floats(biasDataset))
+        scored.softmax!.weight.value = Tensor(shape: [v, p], scalars: try reader.floats(weightDataset))
+        scored.softmax!.bias.value = Tensor(shape: [v], scalars: try reader.floats(biasDataset))
         return scored
     }
 
@@ -38,8 +38,8 @@ public enum BilmTfSoftmax {
     public static func write(_ model: BiLanguageModel, to path: String) throws {
         guard let softmax = model.softmax else { preconditionFailure("BilmTfSoftmax.write needs a model with a softmax.") }
         let writer = try HDF5Writer(path: path)
-        try writer.writeDataset(weightDataset, shape: softmax.weight.shape, values: softmax.weight.value.data)
-        try writer.writeDataset(biasDataset, shape: softmax.bias.shape, values: softmax.bias.value.data)
+        try writer.writeDataset(weightDataset, shape: softmax.weight.shape, values: softmax.weight.value.scalars)
+        try writer.writeDataset(biasDataset, shape: softmax.bias.shape, values: softmax.bias.value.scalars)
         try writer.close()
     }
 }

@@ -66,10 +66,10 @@ public enum BilmTfWeights {
             layout.scatter(try reader.floats(layout.name))
         }
         let embedding = model.encoder.charCNN.characterEmbedding.weight
-        for d in 0..<embedding.shape[1] { embedding.value.data[d] = 0 }
+        for d in 0..<embedding.shape[1] { embedding.value[flat: d] = 0 }
         if identityProjection {
             let n = projection.inputSize
-            projection.weight.value = Tensor(shape: [n, n], data: (0..<(n * n)).map { $0 / n == $0 % n ? 1 : 0 })
+            projection.weight.value = Tensor(shape: [n, n], scalars: (0..<(n * n)).map { $0 / n == $0 % n ? 1 : 0 })
             projection.bias?.value = Tensor(zeros: [n])
         }
         return model

@@ -51,7 +51,7 @@ public struct CellTrace {
             for k in 0..<layers {
                 for (d, tensor) in [cells.forward[k], cells.backward[k]].enumerated() {
                     let src = (row * steps + from) * c
-                    collected[2 * k + d].values.replaceSubrange((to * c)..<((to + count) * c), with: tensor.data[src..<(src + count * c)])
+                    collected[2 * k + d].values.replaceSubrange((to * c)..<((to + count) * c), with: tensor.scalars[src..<(src + count * c)])
                 }
             }
         }

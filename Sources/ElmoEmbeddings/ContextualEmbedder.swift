@@ -64,11 +64,8 @@ public final class ContextualEmbedder {
             var out = Tensor(zeros: [layers.count, n, d])
             for (k, layer) in layers.enumerated() {
                 let src = (b * steps + 1) * d
-                out.data.withUnsafeMutableBufferPointer { dst in
-                    layer.data.withUnsafeBufferPointer { s in
-                        (dst.baseAddress! + k * n * d).update(from: s.baseAddress! + src, count: n * d)
-                    }
-                }
+                Backends.current.copy(layer.view(MatrixWindow(offset: src, rows: n, columns: d)), into: &out,
+                                      MatrixWindow(offset: k * n * d, rows: n, columns: d))
             }
             return out
         }

@@ -20,9 +20,9 @@ public enum LayerSelection: String, CaseIterable, Sendable {
         case .top: return layers.rows((k - 1)..<k, shape: [n, d])
         case .average:
             var out = Tensor(zeros: [n, d])
-            out.withMutablePointer { o in layers.withPointer { src in
-                for layer in 0..<k { Kernels.axpy(1 / Float(k), src + layer * n * d, o, n * d) }
-            } }
+            for layer in 0..<k {
+                Backends.current.axpy(1 / Float(k), layers.view(.rows(layer * n..<(layer + 1) * n, columns: d)), into: &out, out.wholeWindow)
+            }
             return out
         }
     }
@@ -51,7 +51,7 @@ public final class HDF5EmbeddingWriter: EmbeddingWriter {
     }
 
     public func write(key: String, embedding: Tensor) throws {
-        try file.writeDataset(key, shape: embedding.shape, values: embedding.data, dtype: dtype, compress: compress)
+        try file.writeDataset(key, shape: embedding.shape, values: embedding.scalars, dtype: dtype, compress: compress)
     }
 
     public func finish(sentenceToIndex: String, skippedLines: [Int]) throws {

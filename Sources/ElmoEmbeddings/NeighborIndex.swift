@@ -73,11 +73,11 @@ public final class NeighborIndex {
             let part = Array(sentences[start..<min(start + chunk, sentences.count)])
             for embedding in embedder.embed(part, batchSize: batchSize) {
                 let tokens = embedding.shape[1]
-                for k in layers.indices { layers[k] += embedding.data[(k * tokens * d)..<((k + 1) * tokens * d)] }
+                for k in layers.indices { layers[k] += embedding.scalars[(k * tokens * d)..<((k + 1) * tokens * d)] }
             }
             progress?(min(start + chunk, sentences.count))
         }
-        self.init(manifest: manifest, layers: layers.map { Tensor(shape: [n, d], data: $0) })
+        self.init(manifest: manifest, layers: layers.map { Tensor(shape: [n, d], scalars: $0) })
     }
 
     /// The vectors `layer` selects, `[N, 2P]`.
@@ -94,8 +94,7 @@ public final class NeighborIndex {
         case .mix:
             var sum = all[0]
             for t in all.dropFirst() { sum.add(t) }
-            let n = sum.count
-            sum.withMutablePointer { Kernels.scale($0, by: 1 / Float(all.count), n) }
+            Backends.current.scale(&sum, by: 1 / Float(all.count))
             return sum
         }
     }

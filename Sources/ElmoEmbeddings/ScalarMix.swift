@@ -6,7 +6,8 @@ import Foundation
 /// weighting of the biLM layers).
 ///
 /// K layers, N positions (any leading dims folded), D features. With `doLayerNorm`, each layer is first normalised
-/// by the mean and variance of its *unmasked* elements (all positions and features together, as AllenNLP does).
+/// by the mean and variance of its *unmasked* elements (all positions and features together, as AllenNLP does; σ² + 1e-12,
+/// `Backend.maskedLayerNorm`).
 /// `l2Coefficient` adds `λ Σ w_k²` to the loss (bilm-tf's `weight_layers` regulariser).
 public final class ScalarMix: Layer {
     public let mixtureSize: Int
@@ -28,17 +29,17 @@ public final class ScalarMix: Layer {
         self.doLayerNorm = doLayerNorm
         self.trainable = trainable
         self.l2Coefficient = l2Coefficient
-        scalarParameters = Parameter(name: "\(name)/scalar_parameters", value: Tensor(shape: [mixtureSize], data: initial))
-        gamma = Parameter(name: "\(name)/gamma", value: Tensor(shape: [1], data: [1]))
+        scalarParameters = Parameter(name: "\(name)/scalar_parameters", value: Tensor(shape: [mixtureSize], scalars: initial))
+        gamma = Parameter(name: "\(name)/gamma", value: Tensor(shape: [1], scalars: [1]))
     }
 
     public var parameters: [Parameter] { trainable ? [scalarParameters, gamma] : [] }
 
     /// s = softmax(w).
     public var normalizedWeights: [Float] {
-        var s = [Float](repeating: 0, count: mixtureSize)
-        Kernels.softmaxRows(scalarParameters.value.data, &s, rows: 1, cols: mixtureSize)
-        return s
+        var s = scalarParameters.value.reshaped([1, mixtureSize])
+        Backends.current.softmaxRows(&s)
+        return s.scalars
     }
 
     /// What backward reads: the (normalised) layers, the softmax weights, and per layer the layer-norm statistics.
@@ -63,40 +64,37 @@ public final class ScalarMix: Layer {
         cache.inverseStd = []
         if doLayerNorm {
             cache.inputs = layers.map { layer in
-                let (normalized, inverseStd) = Self.layerNorm(layer, mask: mask, features: d)
+                let (normalized, inverseStd) = Backends.current.maskedLayerNorm(layer, rowMask: mask, features: d)
                 cache.inverseStd.append(inverseStd)
                 return normalized
             }
         }
-        let g = gamma.value.data[0]
+        let g = gamma.value[flat: 0]
         var out = Tensor(zeros: shape)
-        out.withMutablePointer { o in
-            for (k, layer) in cache.inputs.enumerated() {
-                layer.withPointer { Kernels.axpy(g * cache.weights[k], $0, o, layer.count) }
-            }
-        }
+        for (k, layer) in cache.inputs.enumerated() { Backends.current.axpy(g * cache.weights[k], layer, into: &out) }
         return out
     }
 
     /// dy `[..., D]` → one gradient per input layer; accumulates dw and dgamma (when trainable).
     public func backward(_ dy: Tensor, cache: Cache) -> [Tensor] {
-        let g = gamma.value.data[0]
+        let g = gamma.value[flat: 0]
         let d = dy.shape.last ?? 1
+        let backend = Backends.current
         // dot_k = <dy, layer_k>; d mixture / d s_k = gamma * layer_k; softmax backward: dw_k = s_k (dot_k − Σ_j s_j dot_j) * gamma.
-        let dots = cache.inputs.map { layer in zip(layer.data, dy.data).reduce(0.0) { $0 + Double($1.0 * $1.1) } }
+        let dots = cache.inputs.map { backend.dot($0, dy) }
         if trainable {
             let weightedDots = zip(cache.weights, dots).reduce(0.0) { $0 + Double($1.0) * $1.1 }
             for k in 0..<mixtureSize {
-                scalarParameters.gradient.data[k] += Float(Double(g) * Double(cache.weights[k]) * (dots[k] - weightedDots))
+                scalarParameters.gradient[flat: k] += Float(Double(g) * Double(cache.weights[k]) * (dots[k] - weightedDots))
             }
-            gamma.gradient.data[0] += Float(weightedDots)
+            gamma.gradient[flat: 0] += Float(weightedDots)
         }
         return cache.inputs.enumerated().map { k, normalized in
             var dLayer = Tensor(zeros: dy.shape)
-            dy.withPointer { src in dLayer.withMutablePointer { Kernels.axpy(g * cache.weights[k], src, $0, dy.count) } }
+            backend.axpy(g * cache.weights[k], dy, into: &dLayer)
             if doLayerNorm {
-                dLayer = Self.layerNormBackward(dLayer, normalized: normalized, inverseStd: cache.inverseStd[k],
-                                                mask: cache.mask, features: d)
+                dLayer = backend.maskedLayerNormBackward(dLayer, normalized: normalized, inverseStd: cache.inverseStd[k],
+                                                         rowMask: cache.mask, features: d)
             }
             return dLayer
         }
@@ -105,53 +103,10 @@ public final class ScalarMix: Layer {
     /// λ Σ w² (add to the loss) — and its gradient added into w's.
     public func penalty(accumulateGradient scale: Float = 0) -> Double {
         guard l2Coefficient > 0 else { return 0 }
-        let w = scalarParameters.value.data
+        let w = scalarParameters.value.scalars
         if trainable && scale != 0 {
-            for k in 0..<mixtureSize { scalarParameters.gradient.data[k] += scale * 2 * l2Coefficient * w[k] }
+            for k in 0..<mixtureSize { scalarParameters.gradient[flat: k] += scale * 2 * l2Coefficient * w[k] }
         }
         return Double(l2Coefficient) * w.reduce(0.0) { $0 + Double($1 * $1) }
-    }
-
-    /// x̂ = (x − μ) / σ with μ, σ² over the unmasked elements (σ² + 1e-12 as AllenNLP).
-    static func layerNorm(_ x: Tensor, mask: [Bool]?, features d: Int) -> (Tensor, Float) {
-        let rows = x.count / max(d, 1)
-        var sum = 0.0, count = 0
-        for r in 0..<rows where mask?[r] ?? true {
-            for j in 0..<d { sum += Double(x.data[r * d + j]) }
-            count += d
-        }
-        let mean = sum / Double(max(count, 1))
-        var variance = 0.0
-        for r in 0..<rows where mask?[r] ?? true {
-            for j in 0..<d { let c = Double(x.data[r * d + j]) - mean; variance += c * c }
-        }
-        variance /= Double(max(count, 1))
-        let inverseStd = Float(1 / (variance + 1e-12).squareRoot())
-        var out = x
-        for i in 0..<out.count { out.data[i] = (x.data[i] - Float(mean)) * inverseStd }
-        return (out, inverseStd)
-    }
-
-    /// In the forward pass this was x̂_i = (x_i − μ)/σ for every element, with μ, σ over the unmasked set S (M elements):
-    /// dx_j = (1/σ) [g_j − (1/M) Σ_i g_i − x̂_j (1/M) Σ_i g_i x̂_i] for j ∈ S, and g_j / σ otherwise.
-    static func layerNormBackward(_ g: Tensor, normalized: Tensor, inverseStd: Float, mask: [Bool]?, features d: Int) -> Tensor {
-        let rows = g.count / max(d, 1)
-        let m = Double(max((mask?.filter { $0 }.count ?? rows) * d, 1))
-        var sumG = 0.0, sumGX = 0.0
-        for i in 0..<g.count {
-            sumG += Double(g.data[i])
-            sumGX += Double(g.data[i]) * Double(normalized.data[i])
-        }
-        var dx = g
-        for r in 0..<rows {
-            let inSet = mask?[r] ?? true
-            for j in 0..<d {
-                let i = r * d + j
-                var v = Double(g.data[i])
-                if inSet { v -= sumG / m + Double(normalized.data[i]) * sumGX / m }
-                dx.data[i] = Float(v) * inverseStd
-            }
-        }
-        return dx
     }
 }

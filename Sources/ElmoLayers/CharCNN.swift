@@ -1,4 +1,3 @@
-import Dispatch
 import ElmoTensor
 import Foundation
 
@@ -84,7 +83,7 @@ public enum CharCNNConfigError: Error, CustomStringConvertible, LocalizedError, 
 /// applied to the concatenation. Adding the bias after the max is exact (it is constant over positions) and
 /// saves N·P_k·count_k additions.
 ///
-/// The convolution runs through per-offset lookup tables (`Kernels.charConvolutionMax`): D times fewer
+/// The convolution runs through per-offset lookup tables (`Backend.charConvolutionMax`): D times fewer
 /// operations than im2col + gemm. Backward only touches the winning positions. A tie goes to the first position;
 /// in practice ties come from identical windows (runs of padding), which give every parameter the same gradient
 /// however the tie is split (PyTorch's `amax` splits it evenly), so the gradients match the reference's.
@@ -156,54 +155,22 @@ public final class CharCNN: Layer {
             cache.output = y
             return y
         }
-        let maxCount = config.filters.map { $0[1] }.max()!
-        // Tokens are independent: with two or more BLAS threads configured, two halves run at once, each with
-        // its own scratch row (the result is the same either way).
-        let chunks = BLAS.availableThreads >= 2 && tokenCount >= 64 ? 2 : 1
-        var scratch = [Float](repeating: 0, count: maxCount * chunks)
+        let backend = Backends.current
+        let embedding = characterEmbedding.weight.value.matrix
         let offsets = columnOffsets
         for (k, filter) in config.filters.enumerated() {
             let (width, count) = (filter[0], filter[1])
             var tables = Tensor(zeros: [width, V, count])
             // T[o] = E · K[o·D ..< (o+1)·D, :] ([V, D] × [D, count]).
-            characterEmbedding.weight.value.withPointer { e in
-                convolutions[k].value.withPointer { kernel in
-                    tables.withMutablePointer { t in
-                        for o in 0..<width {
-                            BLAS.gemm(m: V, n: count, k: D, a: e, lda: D, b: kernel + o * D * count, ldb: count,
-                                      c: t + o * V * count, ldc: count)
-                        }
-                    }
-                }
+            for o in 0..<width {
+                backend.gemm(embedding, convolutions[k].value.rowBlock(o * D..<(o + 1) * D, columns: count), into: &tables,
+                             .rows(o * V..<(o + 1) * V, columns: count))
             }
-            tables.withPointer { t in
-                chars.withUnsafeBufferPointer { c in
-                    argmax.withUnsafeMutableBufferPointer { a in
-                        scratch.withUnsafeMutableBufferPointer { s in
-                            y.withMutablePointer { out in
-                                let per = (tokenCount + chunks - 1) / chunks
-                                DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
-                                    let first = chunk * per, n = min(per, tokenCount - first)
-                                    guard n > 0 else { return }
-                                    Kernels.charConvolutionMax(tables: t, vocabularySize: V, width: width, features: count,
-                                                               chars: c.baseAddress! + first * W, tokens: n, charsPerToken: W,
-                                                               y: out + first * F + offsets[k], yStride: F,
-                                                               argmax: a.baseAddress! + first * F + offsets[k], argmaxStride: F,
-                                                               scratch: s.baseAddress! + chunk * maxCount)
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-            convolutionBiases[k].value.withPointer { b in
-                y.withMutablePointer { out in
-                    for n in 0..<tokenCount { Kernels.axpy(1, b, out + n * F + offsets[k], count) }
-                }
-            }
+            backend.charConvolutionMax(tables: tables, chars: chars, tokens: tokenCount, charsPerToken: W, width: width,
+                                       into: &y, argmax: &argmax, columnOffset: offsets[k])
+            backend.addRowVector(convolutionBiases[k].value, to: &y, .columns(offsets[k]..<offsets[k] + count, rows: tokenCount, width: F))
         }
-        let total = y.count
-        y.withMutablePointer { Kernels.activate(config.activation, $0, $0, total) }
+        backend.activate(config.activation, &y)
         cache.chars = chars
         cache.tokenCount = tokenCount
         cache.argmax = argmax
@@ -220,58 +187,32 @@ public final class CharCNN: Layer {
                      "CharCNN backward got dy \(dy.shape) for an output of \(cache.output.shape).")
         if N == 0 { return }
         // In the forward pass this was y = act(pre), so d(pre) = dy · act'(y).
+        let backend = Backends.current
         var dPre = Tensor(zeros: [N, F])
-        cache.output.withPointer { y in
-            dy.withPointer { g in dPre.withMutablePointer { Kernels.activateBackward(config.activation, y: y, dy: g, dx: $0, N * F) } }
-        }
+        backend.activateBackward(config.activation, output: cache.output, gradient: dy, into: &dPre)
         let offsets = columnOffsets
-        let padding = characterEmbedding.paddingIndex
+        let embedding = characterEmbedding.weight.value.matrix
         for (k, filter) in config.filters.enumerated() {
             let (width, count) = (filter[0], filter[1])
-            dPre.withPointer { g in
-                convolutionBiases[k].gradient.withMutablePointer { db in
-                    for n in 0..<N { Kernels.axpy(1, g + n * F + offsets[k], db, count) }
-                }
-            }
+            backend.addColumnSums(dPre.view(.columns(offsets[k]..<offsets[k] + count, rows: N, width: F)),
+                                  into: &convolutionBiases[k].gradient)
             var dTables = Tensor(zeros: [width, V, count])
-            dPre.withPointer { g in
-                cache.argmax.withUnsafeBufferPointer { a in
-                    cache.chars.withUnsafeBufferPointer { c in
-                        dTables.withMutablePointer { dt in
-                            Kernels.charConvolutionMaxBackward(g + offsets[k], dyStride: F,
-                                                               argmax: a.baseAddress! + offsets[k], argmaxStride: F,
-                                                               chars: c.baseAddress!, tokens: N, charsPerToken: W,
-                                                               vocabularySize: V, width: width, features: count, dTables: dt)
-                        }
-                    }
-                }
-            }
+            backend.charConvolutionMaxBackward(dPre, argmax: cache.argmax, columnOffset: offsets[k], chars: cache.chars, tokens: N,
+                                               charsPerToken: W, width: width, into: &dTables)
             // In the forward pass this was T[o] = E · K[o], so dK[o] += Eᵀ · dT[o] and dE += dT[o] · K[o]ᵀ.
-            characterEmbedding.weight.value.withPointer { e in
-                convolutions[k].gradient.withMutablePointer { dK in
-                    dTables.withPointer { dt in
-                        for o in 0..<width {
-                            BLAS.gemm(transA: true, m: D, n: count, k: V, a: e, lda: D, b: dt + o * V * count, ldb: count,
-                                      beta: 1, c: dK + o * D * count, ldc: count)
-                        }
-                    }
-                }
+            for o in 0..<width {
+                backend.gemm(embedding, transposeA: true, dTables.rowBlock(o * V..<(o + 1) * V, columns: count), beta: 1,
+                             into: &convolutions[k].gradient, .rows(o * D..<(o + 1) * D, columns: count))
             }
             // The padding row gets no gradient; clear it only now, after it took part in dK above.
-            if let padding {
-                dTables.withMutablePointer { dt in
-                    for o in 0..<width { (dt + o * V * count + padding * count).update(repeating: 0, count: count) }
-                }
+            if let padding = characterEmbedding.paddingIndex {
+                for o in 0..<width { backend.fill(&dTables, .rows(o * V + padding..<o * V + padding + 1, columns: count), with: 0) }
             }
-            convolutions[k].value.withPointer { kernel in
-                characterEmbedding.weight.gradient.withMutablePointer { dE in
-                    dTables.withPointer { dt in
-                        for o in 0..<width {
-                            BLAS.gemm(transB: true, m: V, n: D, k: count, a: dt + o * V * count, lda: count,
-                                      b: kernel + o * D * count, ldb: count, beta: 1, c: dE, ldc: D)
-                        }
-                    }
-                }
+            let kernel = convolutions[k].value
+            for o in 0..<width {
+                backend.gemm(dTables.rowBlock(o * V..<(o + 1) * V, columns: count), kernel.rowBlock(o * D..<(o + 1) * D, columns: count),
+                             transposeB: true, beta: 1, into: &characterEmbedding.weight.gradient,
+                             characterEmbedding.weight.gradient.wholeWindow)
             }
         }
     }

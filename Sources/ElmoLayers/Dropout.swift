@@ -31,9 +31,7 @@ public struct Dropout {
         var mask = [Float](repeating: 0, count: x.count)
         for i in 0..<mask.count where rng.nextUniform() >= probability { mask[i] = keep }
         var y = x
-        mask.withUnsafeBufferPointer { m in
-            y.withMutablePointer { Kernels.multiplyByMask($0, mask: m.baseAddress!, $0, x.count) }
-        }
+        Backends.current.multiply(&y, byMask: Tensor(shape: x.shape, scalars: mask))
         cache.mask = mask
         return y
     }
@@ -43,9 +41,7 @@ public struct Dropout {
         if cache.mask.isEmpty { return dy }
         precondition(cache.mask.count == dy.count, "Dropout backward got dy \(dy.shape) for a mask of \(cache.mask.count) elements.")
         var dx = dy
-        cache.mask.withUnsafeBufferPointer { m in
-            dx.withMutablePointer { Kernels.multiplyByMask($0, mask: m.baseAddress!, $0, dy.count) }
-        }
+        Backends.current.multiply(&dx, byMask: Tensor(shape: dy.shape, scalars: cache.mask))
         return dx
     }
 }

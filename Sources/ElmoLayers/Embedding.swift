@@ -23,7 +23,7 @@ public final class Embedding: Layer {
         self.paddingIndex = paddingIndex
         var table = Tensor.gaussian([vocabularySize, dimension], std: 1, rng: &rng)
         if let paddingIndex {
-            for d in 0..<dimension { table.data[paddingIndex * dimension + d] = 0 }
+            for d in 0..<dimension { table[flat: paddingIndex * dimension + d] = 0 }
         }
         weight = Parameter(name: "\(name)/weight", value: table)
     }
@@ -38,16 +38,7 @@ public final class Embedding: Layer {
 
     /// ids `[N]` (each in `0..<V`) → y `[N, D]`.
     public func forward(_ ids: [Int32], cache: inout Cache) -> Tensor {
-        let V = vocabularySize, D = dimension
-        var y = Tensor(zeros: [ids.count, D])
-        weight.value.withPointer { w in
-            y.withMutablePointer { out in
-                for (n, id) in ids.enumerated() {
-                    precondition(id >= 0 && Int(id) < V, "Embedding id \(id) at position \(n) is outside 0..<\(V).")
-                    (out + n * D).update(from: w + Int(id) * D, count: D)
-                }
-            }
-        }
+        let y = Backends.current.gatherRows(weight.value, ids: ids)
         cache.ids = ids
         return y
     }
@@ -57,13 +48,8 @@ public final class Embedding: Layer {
         let D = dimension
         precondition(dy.count == cache.ids.count * D,
                      "Embedding backward got dy \(dy.shape) for \(cache.ids.count) ids of dimension \(D).")
-        let padding = paddingIndex.map(Int32.init) ?? -1
-        dy.withPointer { g in
-            weight.gradient.withMutablePointer { dW in
-                for (n, id) in cache.ids.enumerated() where id != padding {
-                    Kernels.axpy(1, g + n * D, dW + Int(id) * D, D)
-                }
-            }
-        }
+        // The padding row never receives gradient: its ids become −1, which the scatter skips.
+        let ids = paddingIndex.map { padding in cache.ids.map { $0 == Int32(padding) ? -1 : $0 } } ?? cache.ids
+        Backends.current.scatterAddRows(dy, scales: nil, ids: ids, into: &weight.gradient)
     }
 }

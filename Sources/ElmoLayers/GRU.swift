@@ -1,4 +1,3 @@
-import Foundation
 import ElmoTensor
 
 /// One GRU layer (Cho et al. 2014) running from a zero state, in the formulation of cuDNN and PyTorch's `nn.GRU`
@@ -63,46 +62,19 @@ public final class GRU: Layer {
         var candidate = Tensor(zeros: [T * B, H])
         var hidden = Tensor(zeros: [(T + 1) * B, H])
         var recurrent = Tensor(zeros: [B, G])
-        x.withPointer { px in input.withMutablePointer { TimeMajor.swapLeadingAxes(px, $0, B, T, I) } }
-        input.withPointer { pin in
-            gates.withMutablePointer { pg in
-                inputWeight.value.withPointer { BLAS.gemm(m: T * B, n: G, k: I, a: pin, lda: I, b: $0, ldb: G, c: pg, ldc: G) }
-                inputBias.value.withPointer { Kernels.addBias(pg, bias: $0, rows: T * B, cols: G) }
-            }
-        }
-        gates.withMutablePointer { pg in
-            candidate.withMutablePointer { pcand in
-                hidden.withMutablePointer { ph in
-                    recurrent.withMutablePointer { prec in
-                        recurrentWeight.value.withPointer { wh in
-                            recurrentBias.value.withPointer { bh in
-                                for t in 0..<T {
-                                    let hPrev = ph + t * B * H, hNext = ph + (t + 1) * B * H
-                                    BLAS.gemm(m: B, n: G, k: H, a: hPrev, lda: H, b: wh, ldb: G, c: prec, ldc: G)
-                                    Kernels.addBias(prec, bias: bh, rows: B, cols: G)
-                                    for b in 0..<B {
-                                        let a = pg + (t * B + b) * G, g = prec + b * G, cand = pcand + (t * B + b) * H
-                                        let hp = hPrev + b * H, hn = hNext + b * H
-                                        for j in 0..<H {
-                                            let r = Kernels.sigmoid(a[j] + g[j])
-                                            let z = Kernels.sigmoid(a[H + j] + g[H + j])
-                                            let n = tanhf(a[2 * H + j] + r * g[2 * H + j])
-                                            cand[j] = g[2 * H + j]
-                                            a[j] = r
-                                            a[H + j] = z
-                                            a[2 * H + j] = n
-                                            hn[j] = (1 - z) * n + z * hp[j]
-                                        }
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
-            }
+        let backend = Backends.current
+        let wh = recurrentWeight.value.matrix
+        backend.swapLeadingAxes(x, offset: 0, B, T, features: I, into: &input)
+        backend.gemm(input.matrix, inputWeight.value.matrix, into: &gates, gates.wholeWindow)
+        backend.addRowVector(inputBias.value, to: &gates, gates.wholeWindow)
+        for t in 0..<T {
+            backend.gemm(hidden.rowBlock(t * B..<(t + 1) * B, columns: H), wh, into: &recurrent, recurrent.wholeWindow)
+            backend.addRowVector(recurrentBias.value, to: &recurrent, recurrent.wholeWindow)
+            backend.gruGatesForward(gates: &gates, recurrent: recurrent, candidate: &candidate, hidden: &hidden, step: t, batch: B,
+                                    hiddenSize: H)
         }
         var output = Tensor(zeros: [B, T, H])
-        hidden.withPointer { ph in output.withMutablePointer { TimeMajor.swapLeadingAxes(ph + B * H, $0, T, B, H) } }
+        backend.swapLeadingAxes(hidden, offset: B * H, T, B, features: H, into: &output)
         cache.batch = B
         cache.steps = T
         cache.input = input
@@ -124,66 +96,27 @@ public final class GRU: Layer {
         var dh = Tensor(zeros: [T * B, H])  // dy_t, then the full dh_t, time-major
         var dInput = Tensor(zeros: [T * B, G])  // da
         var dRecurrent = Tensor(zeros: [T * B, G])  // dg
-        dy.withPointer { pdy in dh.withMutablePointer { TimeMajor.swapLeadingAxes(pdy, $0, B, T, H) } }
-        dh.withMutablePointer { pdh in
-            dInput.withMutablePointer { pda in
-                dRecurrent.withMutablePointer { pdg in
-                    cache.gates.withPointer { pg in
-                        cache.recurrentCandidate.withPointer { pcand in
-                            cache.hidden.withPointer { ph in
-                                recurrentWeight.value.withPointer { wh in
-                                    for t in stride(from: T - 1, through: 0, by: -1) {
-                                        for b in 0..<B {
-                                            let row = t * B + b
-                                            let gate = pg + row * G, cand = pcand + row * H, hp = ph + row * H
-                                            let d = pdh + row * H, da = pda + row * G, dg = pdg + row * G
-                                            for j in 0..<H {
-                                                let r = gate[j], z = gate[H + j], n = gate[2 * H + j]
-                                                let dn = d[j] * (1 - z), dz = d[j] * (hp[j] - n)
-                                                let dan = dn * (1 - n * n)
-                                                let dar = dan * cand[j] * r * (1 - r)
-                                                let daz = dz * z * (1 - z)
-                                                da[j] = dar
-                                                da[H + j] = daz
-                                                da[2 * H + j] = dan
-                                                dg[j] = dar
-                                                dg[H + j] = daz
-                                                dg[2 * H + j] = dan * r
-                                                if t > 0 { (pdh + (row - B) * H)[j] += d[j] * z }
-                                            }
-                                        }
-                                        if t > 0 {
-                                            BLAS.gemm(transB: true, m: B, n: H, k: G, a: pdg + t * B * G, lda: G, b: wh, ldb: G,
-                                                      beta: 1, c: pdh + (t - 1) * B * H, ldc: H)
-                                        }
-                                    }
-                                }
-                                recurrentWeight.gradient.withMutablePointer { dwh in
-                                    BLAS.gemm(transA: true, m: H, n: G, k: T * B, a: ph, lda: H, b: pdg, ldb: G, beta: 1, c: dwh, ldc: G)
-                                }
-                            }
-                        }
-                    }
-                    recurrentBias.gradient.withMutablePointer { Kernels.addColumnSums(pdg, into: $0, rows: T * B, cols: G) }
-                }
-                cache.input.withPointer { pin in
-                    inputWeight.gradient.withMutablePointer { dwx in
-                        BLAS.gemm(transA: true, m: I, n: G, k: T * B, a: pin, lda: I, b: pda, ldb: G, beta: 1, c: dwx, ldc: G)
-                    }
-                }
-                inputBias.gradient.withMutablePointer { Kernels.addColumnSums(pda, into: $0, rows: T * B, cols: G) }
+        let backend = Backends.current
+        let wh = recurrentWeight.value.matrix
+        backend.swapLeadingAxes(dy, offset: 0, B, T, features: H, into: &dh)
+        for t in stride(from: T - 1, through: 0, by: -1) {
+            backend.gruGatesBackward(gates: cache.gates, candidate: cache.recurrentCandidate, hidden: cache.hidden, dHidden: &dh,
+                                     dInput: &dInput, dRecurrent: &dRecurrent, step: t, batch: B, hiddenSize: H)
+            if t > 0 {
+                backend.gemm(dRecurrent.rowBlock(t * B..<(t + 1) * B, columns: G), wh, transposeB: true, beta: 1, into: &dh,
+                             .rows((t - 1) * B..<t * B, columns: H))
             }
         }
+        backend.gemm(cache.hidden.rowBlock(0..<T * B, columns: H), transposeA: true, dRecurrent.matrix, beta: 1,
+                     into: &recurrentWeight.gradient, recurrentWeight.gradient.wholeWindow)
+        backend.addColumnSums(dRecurrent.matrix, into: &recurrentBias.gradient)
+        backend.gemm(cache.input.matrix, transposeA: true, dInput.matrix, beta: 1, into: &inputWeight.gradient,
+                     inputWeight.gradient.wholeWindow)
+        backend.addColumnSums(dInput.matrix, into: &inputBias.gradient)
         var dxTimeMajor = Tensor(zeros: [T * B, I])
         var dx = Tensor(zeros: [B, T, I])
-        dInput.withPointer { pda in
-            dxTimeMajor.withMutablePointer { pdx in
-                inputWeight.value.withPointer { wx in
-                    BLAS.gemm(transB: true, m: T * B, n: I, k: G, a: pda, lda: G, b: wx, ldb: G, c: pdx, ldc: I)
-                }
-            }
-        }
-        dxTimeMajor.withPointer { pdx in dx.withMutablePointer { TimeMajor.swapLeadingAxes(pdx, $0, T, B, I) } }
+        backend.gemm(dInput.matrix, inputWeight.value.matrix, transposeB: true, into: &dxTimeMajor, dxTimeMajor.wholeWindow)
+        backend.swapLeadingAxes(dxTimeMajor, offset: 0, T, B, features: I, into: &dx)
         return dx
     }
 }

@@ -28,7 +28,7 @@ public final class Highway: Layer {
         self.activation = activation
         layers = (0..<layerCount).map { k in
             let linear = Linear(inputSize: size, outputSize: 2 * size, name: "\(name)/layer_\(k)", rng: &rng)
-            for i in size..<(2 * size) { linear.bias!.value.data[i] = gateBias }
+            for i in size..<(2 * size) { linear.bias!.value[flat: i] = gateBias }
             return linear
         }
     }
@@ -45,7 +45,7 @@ public final class Highway: Layer {
 
     /// x `[N, F]` → y `[N, F]`.
     public func forward(_ x: Tensor, cache: inout Cache) -> Tensor {
-        let (n, f) = x.matrixShape
+        let f = x.matrixShape.cols
         precondition(f == size, "Highway expects \(size) features, but the input has shape \(x.shape).")
         cache.linear = []
         cache.activations = []
@@ -54,11 +54,7 @@ public final class Highway: Layer {
             var linearCache = Linear.Cache()
             var h = layer.forward(current, cache: &linearCache)
             var y = Tensor(zeros: x.shape)
-            current.withPointer { px in
-                h.withMutablePointer { ph in
-                    y.withMutablePointer { Kernels.highwayForward(ph, x: px, y: $0, rows: n, size: size, activation: activation) }
-                }
-            }
+            Backends.current.highwayForward(&h, input: current, into: &y, activation: activation)
             cache.linear.append(linearCache)
             cache.activations.append(h)
             current = y
@@ -77,20 +73,10 @@ public final class Highway: Layer {
             let input = cache.linear[k].input
             var dh = Tensor(zeros: [n, 2 * size])
             var dx = Tensor(zeros: dy.shape)
-            cache.activations[k].withPointer { ph in
-                input.withPointer { px in
-                    grad.withPointer { pdy in
-                        dh.withMutablePointer { pdh in
-                            dx.withMutablePointer {
-                                Kernels.highwayBackward(h: ph, x: px, dy: pdy, dh: pdh, dx: $0, rows: n, size: size,
-                                                        activation: activation)
-                            }
-                        }
-                    }
-                }
-            }
+            let backend = Backends.current
+            backend.highwayBackward(cache.activations[k], input: input, gradient: grad, dh: &dh, dx: &dx, activation: activation)
             let dxLinear = layers[k].backward(dh, cache: cache.linear[k])
-            dxLinear.withPointer { src in dx.withMutablePointer { Kernels.axpy(1, src, $0, dxLinear.count) } }
+            backend.axpy(1, dxLinear, into: &dx)
             grad = dx
         }
         return grad

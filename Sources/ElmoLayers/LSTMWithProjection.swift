@@ -101,7 +101,7 @@ public final class LSTMWithProjection: Layer {
         public var memoryCells: Tensor {
             let c = cells.count / max((steps + 1) * batch, 1)
             var out = Tensor(zeros: [batch, steps, c])
-            cells.withPointer { pc in out.withMutablePointer { TimeMajor.swapLeadingAxes(pc + batch * c, $0, steps, batch, c) } }
+            Backends.current.swapLeadingAxes(cells, offset: batch * c, steps, batch, features: c, into: &out)
             return out
         }
     }
@@ -116,7 +116,7 @@ public final class LSTMWithProjection: Layer {
                      "LSTMWithProjection initial state h \(initial.h.shape), c \(initial.c.shape) does not match batch \(B) (want [\(B), \(P)] and [\(B), \(C)]).")
         cache.batch = B
         cache.steps = T
-        // Moved out of the cache so the pointer closures below never overlap an access to `cache`.
+        // Moved out of the cache so each buffer is uniquely referenced while the backend writes it.
         var input = Self.reuse(&cache.input, [T * B, I])
         var gates = Self.reuse(&cache.gates, [T * B, G])
         var cells = Self.reuse(&cache.cells, [(T + 1) * B, C])
@@ -124,50 +124,26 @@ public final class LSTMWithProjection: Layer {
         var hidden = Self.reuse(&cache.hidden, [(T + 1) * B, P])
         var output = Tensor(zeros: [B, T, P])
         let cellClipValue = cellClip ?? 0
+        let backend = Backends.current
+        let wx = inputWeight.value.matrix, wh = recurrentWeight.value.matrix, wp = projectionWeight.value.matrix
 
-        x.withPointer { px in
-            input.withMutablePointer { TimeMajor.swapLeadingAxes(px, $0, B, T, I) }
+        backend.swapLeadingAxes(x, offset: 0, B, T, features: I, into: &input)
+        backend.gemm(input.matrix, wx, into: &gates, gates.wholeWindow)
+        backend.addRowVector(bias.value, to: &gates, gates.wholeWindow)
+        backend.copy(initial.c.rowBlock(0..<B, columns: C), into: &cells, .rows(0..<B, columns: C))
+        backend.copy(initial.h.rowBlock(0..<B, columns: P), into: &hidden, .rows(0..<B, columns: P))
+        for t in 0..<T {
+            let step = t * B..<(t + 1) * B, next = (t + 1) * B..<(t + 2) * B
+            backend.gemm(hidden.rowBlock(step, columns: P), wh, beta: 1, into: &gates, .rows(step, columns: G))
+            backend.lstmGatesForward(gates: &gates, cells: &cells, cellOutputs: &cellOutputs, step: t, batch: B, cellSize: C,
+                                     forgetBias: forgetBias, cellClip: cellClipValue)
+            backend.gemm(cellOutputs.rowBlock(step, columns: C), wp, into: &hidden, .rows(next, columns: P))
+            if let projectionClip { backend.clip(&hidden, elements: next.lowerBound * P..<next.upperBound * P, limit: projectionClip) }
         }
-        input.withPointer { pin in
-            gates.withMutablePointer { pg in
-                inputWeight.value.withPointer { wx in
-                    BLAS.gemm(m: T * B, n: G, k: I, a: pin, lda: I, b: wx, ldb: G, c: pg, ldc: G)
-                }
-                bias.value.withPointer { Kernels.addBias(pg, bias: $0, rows: T * B, cols: G) }
-            }
-        }
-        cells.withMutablePointer { pc in
-            initial.c.withPointer { pc.update(from: $0, count: B * C) }
-            hidden.withMutablePointer { ph in
-                initial.h.withPointer { ph.update(from: $0, count: B * P) }
-                gates.withMutablePointer { pg in
-                    cellOutputs.withMutablePointer { pm in
-                        recurrentWeight.value.withPointer { wh in
-                            projectionWeight.value.withPointer { wp in
-                                for t in 0..<T {
-                                    let gt = pg + t * B * G, mt = pm + t * B * C
-                                    BLAS.gemm(m: B, n: G, k: P, a: ph + t * B * P, lda: P, b: wh, ldb: G,
-                                              beta: 1, c: gt, ldc: G)
-                                    Kernels.lstmGatesForward(gates: gt, cPrev: pc + t * B * C, c: pc + (t + 1) * B * C,
-                                                             m: mt, batch: B, cellSize: C, forgetBias: forgetBias,
-                                                             cellClip: cellClipValue)
-                                    let ht = ph + (t + 1) * B * P
-                                    BLAS.gemm(m: B, n: P, k: C, a: mt, lda: C, b: wp, ldb: P, c: ht, ldc: P)
-                                    if let projectionClip { Kernels.clip(ht, limit: projectionClip, B * P) }
-                                }
-                            }
-                        }
-                    }
-                }
-                output.withMutablePointer { py in
-                    TimeMajor.swapLeadingAxes(ph + B * P, py, T, B, P)
-                    if residual { x.withPointer { Kernels.axpy(1, $0, py, B * T * P) } }
-                }
-            }
-        }
+        backend.swapLeadingAxes(hidden, offset: B * P, T, B, features: P, into: &output)
+        if residual { backend.axpy(1, x, into: &output) }
 
-        let final = State(h: Tensor(shape: [B, P], data: Array(hidden.data[(T * B * P)...])),
-                          c: Tensor(shape: [B, C], data: Array(cells.data[(T * B * C)...])))
+        let final = State(h: hidden.rows(T * B..<(T + 1) * B, shape: [B, P]), c: cells.rows(T * B..<(T + 1) * B, shape: [B, C]))
         cache.input = input
         cache.gates = gates
         cache.cells = cells
@@ -191,67 +167,35 @@ public final class LSTMWithProjection: Layer {
         var dm = Tensor(zeros: [B, C])
         var dx = Tensor(zeros: [B, T, I])
         let cellClipValue = cellClip ?? 0
+        let backend = Backends.current
+        let wx = inputWeight.value.matrix, wh = recurrentWeight.value.matrix, wp = projectionWeight.value.matrix
 
-        dy.withPointer { pdy in dh.withMutablePointer { TimeMajor.swapLeadingAxes(pdy, $0, B, T, P) } }
-        dh.withMutablePointer { pdh in
-            dGates.withMutablePointer { pdg in
-                dc.withMutablePointer { pdc in
-                    dm.withMutablePointer { pdm in
-                        cache.gates.withPointer { pg in
-                            cache.cells.withPointer { pc in
-                                cache.hidden.withPointer { ph in
-                                    recurrentWeight.value.withPointer { wh in
-                                        projectionWeight.value.withPointer { wp in
-                                            for t in stride(from: T - 1, through: 0, by: -1) {
-                                                let dht = pdh + t * B * P, dgt = pdg + t * B * G
-                                                if let projectionClip {
-                                                    Self.maskClipped(dht, values: ph + (t + 1) * B * P, limit: projectionClip, B * P)
-                                                }
-                                                BLAS.gemm(transB: true, m: B, n: C, k: P, a: dht, lda: P, b: wp, ldb: P,
-                                                          c: pdm, ldc: C)
-                                                Kernels.lstmGatesBackward(gates: pg + t * B * G, cPrev: pc + t * B * C,
-                                                                          c: pc + (t + 1) * B * C, dm: pdm, dc: pdc,
-                                                                          dGates: dgt, batch: B, cellSize: C,
-                                                                          cellClip: cellClipValue)
-                                                if t > 0 {
-                                                    BLAS.gemm(transB: true, m: B, n: P, k: G, a: dgt, lda: G, b: wh, ldb: G,
-                                                              beta: 1, c: pdh + (t - 1) * B * P, ldc: P)
-                                                }
-                                            }
-                                        }
-                                    }
-                                    recurrentWeight.gradient.withMutablePointer { dwh in
-                                        BLAS.gemm(transA: true, m: P, n: G, k: T * B, a: ph, lda: P, b: pdg, ldb: G,
-                                                  beta: 1, c: dwh, ldc: G)
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
-                cache.cellOutputs.withPointer { pm in
-                    projectionWeight.gradient.withMutablePointer { dwp in
-                        BLAS.gemm(transA: true, m: C, n: P, k: T * B, a: pm, lda: C, b: pdh, ldb: P, beta: 1, c: dwp, ldc: P)
-                    }
-                }
-                cache.input.withPointer { pin in
-                    inputWeight.gradient.withMutablePointer { dwx in
-                        BLAS.gemm(transA: true, m: I, n: G, k: T * B, a: pin, lda: I, b: pdg, ldb: G, beta: 1, c: dwx, ldc: G)
-                    }
-                }
-                bias.gradient.withMutablePointer { Kernels.addColumnSums(pdg, into: $0, rows: T * B, cols: G) }
-                var dxTimeMajor = Tensor(zeros: [T * B, I])
-                dxTimeMajor.withMutablePointer { pdx in
-                    inputWeight.value.withPointer { wx in
-                        BLAS.gemm(transB: true, m: T * B, n: I, k: G, a: pdg, lda: G, b: wx, ldb: G, c: pdx, ldc: I)
-                    }
-                    dx.withMutablePointer { TimeMajor.swapLeadingAxes(pdx, $0, T, B, I) }
-                }
+        backend.swapLeadingAxes(dy, offset: 0, B, T, features: P, into: &dh)
+        for t in stride(from: T - 1, through: 0, by: -1) {
+            let step = t * B..<(t + 1) * B
+            if let projectionClip {
+                backend.zeroWhereClipped(&dh, elements: step.lowerBound * P..<step.upperBound * P, values: cache.hidden,
+                                         valueOffset: (t + 1) * B * P, limit: projectionClip)
+            }
+            backend.gemm(dh.rowBlock(step, columns: P), wp, transposeB: true, into: &dm, dm.wholeWindow)
+            backend.lstmGatesBackward(gates: cache.gates, cells: cache.cells, dm: dm, dc: &dc, dGates: &dGates, step: t, batch: B,
+                                      cellSize: C, cellClip: cellClipValue)
+            if t > 0 {
+                backend.gemm(dGates.rowBlock(step, columns: G), wh, transposeB: true, beta: 1, into: &dh,
+                             .rows((t - 1) * B..<t * B, columns: P))
             }
         }
-        if residual {
-            dy.withPointer { pdy in dx.withMutablePointer { Kernels.axpy(1, pdy, $0, B * T * I) } }
-        }
+        backend.gemm(cache.hidden.rowBlock(0..<T * B, columns: P), transposeA: true, dGates.matrix, beta: 1,
+                     into: &recurrentWeight.gradient, recurrentWeight.gradient.wholeWindow)
+        backend.gemm(cache.cellOutputs.matrix, transposeA: true, dh.matrix, beta: 1,
+                     into: &projectionWeight.gradient, projectionWeight.gradient.wholeWindow)
+        backend.gemm(cache.input.matrix, transposeA: true, dGates.matrix, beta: 1, into: &inputWeight.gradient,
+                     inputWeight.gradient.wholeWindow)
+        backend.addColumnSums(dGates.matrix, into: &bias.gradient)
+        var dxTimeMajor = Tensor(zeros: [T * B, I])
+        backend.gemm(dGates.matrix, wx, transposeB: true, into: &dxTimeMajor, dxTimeMajor.wholeWindow)
+        backend.swapLeadingAxes(dxTimeMajor, offset: 0, T, B, features: I, into: &dx)
+        if residual { backend.axpy(1, dy, into: &dx) }
         return dx
     }
 
@@ -268,8 +212,4 @@ public final class LSTMWithProjection: Layer {
         return Tensor(zeros: shape)
     }
 
-    /// d[i] = 0 where the forward clip was active (|value| at the limit): clipping passes no gradient there.
-    private static func maskClipped(_ d: UnsafeMutablePointer<Float>, values: UnsafePointer<Float>, limit: Float, _ n: Int) {
-        for i in 0..<n { d[i] = abs(values[i]) >= limit ? 0 : d[i] }
-    }
 }

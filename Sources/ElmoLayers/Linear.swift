@@ -34,10 +34,9 @@ public final class Linear: Layer {
         var outShape = x.shape
         outShape[outShape.count - 1] = outputSize
         var y = Tensor(zeros: outShape)
-        BLAS.matmul(x, weight.value, into: &y)
-        if let bias {
-            bias.value.withPointer { b in y.withMutablePointer { Kernels.addBias($0, bias: b, rows: n, cols: outputSize) } }
-        }
+        let backend = Backends.current
+        backend.matmul(x, weight.value, into: &y)
+        if let bias { backend.addRowVector(bias.value, to: &y, MatrixWindow(rows: n, columns: outputSize)) }
         cache.input = x
         return y
     }
@@ -47,12 +46,11 @@ public final class Linear: Layer {
         let (n, o) = dy.matrixShape
         precondition(o == outputSize && n * inputSize == cache.input.count,
                      "Linear backward got dy \(dy.shape) for input \(cache.input.shape).")
-        BLAS.matmul(cache.input, dy, transA: true, beta: 1, into: &weight.gradient)
-        if let bias {
-            dy.withPointer { d in bias.gradient.withMutablePointer { Kernels.addColumnSums(d, into: $0, rows: n, cols: o) } }
-        }
+        let backend = Backends.current
+        backend.matmul(cache.input, dy, transposeA: true, beta: 1, into: &weight.gradient)
+        if let bias { backend.addColumnSums(dy.matrix, into: &bias.gradient) }
         var dx = Tensor(zeros: cache.input.shape)
-        BLAS.matmul(dy, weight.value, transB: true, into: &dx)
+        backend.matmul(dy, weight.value, transposeB: true, into: &dx)
         return dx
     }
 }

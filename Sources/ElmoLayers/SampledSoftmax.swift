@@ -79,38 +79,30 @@ public final class SampledSoftmaxLoss: Layer {
         for (j, id) in sampled.enumerated() { position[id] = j }
 
         // Sampled columns' constant part: b[id] − log Q(id).
-        var sampledWeights = Tensor(zeros: [s, p])
-        var sampledOffsets = [Float](repeating: 0, count: s)
-        weight.value.withPointer { w in
-            sampledWeights.withMutablePointer { ws in
-                for (j, id) in sampled.enumerated() {
-                    (ws + j * p).update(from: w + Int(id) * p, count: p)
-                    sampledOffsets[j] = bias.value.data[Int(id)] - logExpectedCount(Int(id), tries: tries)
-                }
-            }
-        }
+        let backend = Backends.current
+        let sampledWeights = backend.gatherRows(weight.value, ids: sampled)
+        let biasValues = bias.value.scalars
+        let sampledOffsets = sampled.map { biasValues[Int($0)] - logExpectedCount(Int($0), tries: tries) }
 
+        // Column 0 is the true class, columns 1...S the sampled ones: logits = [h·W[target] + b[target] − log Q(target) |
+        // h·W_sampledᵀ + offsets], with a sampled id equal to the row's target masked to −∞.
         var logits = Tensor(zeros: [n, width])
-        let rowTargets = targets.map { $0 >= 0 ? Int32(0) : -1 }
-        let result: (Double, Int) = logits.withMutablePointer { lg in
-            hidden.withPointer { h in
-                sampledWeights.withPointer { ws in
-                    BLAS.gemm(transB: true, m: n, n: s, k: p, a: h, lda: p, b: ws, ldb: p, c: lg + 1, ldc: width)
-                }
-                weight.value.withPointer { w in
-                    for (row, t) in targets.enumerated() where t >= 0 {
-                        let r = lg + row * width
-                        var dot: Float = 0
-                        let hr = h + row * p, wt = w + Int(t) * p
-                        for k in 0..<p { dot += hr[k] * wt[k] }
-                        r[0] = dot + bias.value.data[Int(t)] - logExpectedCount(Int(t), tries: tries)
-                        for j in 0..<s { r[1 + j] += sampledOffsets[j] }
-                        if let hit = position[t] { r[1 + hit] = -.infinity }
-                    }
-                }
-            }
-            return CrossEntropy.softmaxInPlace(lg, targets: rowTargets, classes: width)
+        backend.gemm(hidden.matrix, sampledWeights.matrix, transposeB: true, into: &logits, .columns(1..<width, rows: n, width: width))
+        let trueDots = backend.rowDots(hidden, weight.value, ids: targets)
+        var indices: [Int] = [], values: [Float] = []
+        for (row, t) in targets.enumerated() where t >= 0 {
+            indices.append(row * width)
+            values.append(trueDots[row] + biasValues[Int(t)] - logExpectedCount(Int(t), tries: tries))
         }
+        backend.setElements(&logits, indices: indices, values: values)
+        backend.addRowVector(Tensor(shape: [s], scalars: sampledOffsets), to: &logits, .columns(1..<width, rows: n, width: width))
+        var hits: [Int] = []
+        for (row, t) in targets.enumerated() where t >= 0 {
+            if let hit = position[t] { hits.append(row * width + 1 + hit) }
+        }
+        backend.setElements(&logits, indices: hits, values: [Float](repeating: -.infinity, count: hits.count))
+        let rowTargets = targets.map { $0 >= 0 ? Int32(0) : -1 }
+        let result = backend.softmaxCrossEntropy(&logits, targets: rowTargets)
         cache.hidden = hidden
         cache.targets = targets
         cache.sampled = sampled
@@ -127,47 +119,22 @@ public final class SampledSoftmaxLoss: Layer {
         let s = cache.sampled.count, width = s + 1
         var dLogits = cache.probabilities
         let rowTargets = cache.targets.map { $0 >= 0 ? Int32(0) : -1 }
-        dLogits.withMutablePointer { CrossEntropy.probabilitiesToGradient($0, targets: rowTargets, classes: width, scale: scale) }
+        let backend = Backends.current
+        backend.softmaxCrossEntropyGradient(&dLogits, targets: rowTargets, scale: scale)
+        let sampledBlock = dLogits.view(.columns(1..<width, rows: n, width: width))
         var dHidden = Tensor(zeros: cache.hidden.shape)
+        backend.gemm(sampledBlock, cache.sampledWeights.matrix, into: &dHidden, dHidden.wholeWindow)
+        // The true class (column 0) touches one W and b row per kept row.
+        let trueGradients = (0..<n).map { dLogits[flat: $0 * width] }
+        backend.addGatheredRows(weight.value, ids: cache.targets, scales: trueGradients, into: &dHidden)
+        backend.scatterAddRows(cache.hidden, scales: trueGradients, ids: cache.targets, into: &weight.gradient)
+        backend.scatterAddRows(Tensor(shape: [n], scalars: trueGradients), scales: nil, ids: cache.targets, into: &bias.gradient)
         var dSampledWeights = Tensor(zeros: [s, p])
-        var dSampledBias = [Float](repeating: 0, count: s)
-        dLogits.withPointer { dl in
-            cache.hidden.withPointer { h in
-                dHidden.withMutablePointer { dh in
-                    cache.sampledWeights.withPointer { ws in
-                        BLAS.gemm(m: n, n: p, k: s, a: dl + 1, lda: width, b: ws, ldb: p, c: dh, ldc: p)
-                    }
-                    weight.value.withPointer { w in
-                        weight.gradient.withMutablePointer { dw in
-                            for (row, t) in cache.targets.enumerated() where t >= 0 {
-                                let g = dl[row * width]
-                                Kernels.axpy(g, w + Int(t) * p, dh + row * p, p)
-                                Kernels.axpy(g, h + row * p, dw + Int(t) * p, p)
-                                bias.gradient.data[Int(t)] += g
-                            }
-                        }
-                    }
-                }
-                dSampledWeights.withMutablePointer { dws in
-                    BLAS.gemm(transA: true, m: s, n: p, k: n, a: dl + 1, lda: width, b: h, ldb: p, c: dws, ldc: p)
-                }
-            }
-            dSampledBias.withUnsafeMutableBufferPointer { db in
-                // The sampled block has row stride `width`, so this is a strided column sum.
-                for row in 0..<n {
-                    let r = dl + row * width + 1
-                    for j in 0..<s { db[j] += r[j] }
-                }
-            }
-        }
-        dSampledWeights.withPointer { dws in
-            weight.gradient.withMutablePointer { dw in
-                for (j, id) in cache.sampled.enumerated() {
-                    Kernels.axpy(1, dws + j * p, dw + Int(id) * p, p)
-                    bias.gradient.data[Int(id)] += dSampledBias[j]
-                }
-            }
-        }
+        backend.gemm(sampledBlock, transposeA: true, cache.hidden.matrix, into: &dSampledWeights, dSampledWeights.wholeWindow)
+        var dSampledBias = Tensor(zeros: [s])
+        backend.addColumnSums(sampledBlock, into: &dSampledBias)
+        backend.scatterAddRows(dSampledWeights, scales: nil, ids: cache.sampled, into: &weight.gradient)
+        backend.scatterAddRows(dSampledBias, scales: nil, ids: cache.sampled, into: &bias.gradient)
         return dHidden
     }
 

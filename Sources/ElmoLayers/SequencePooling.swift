@@ -53,26 +53,23 @@ public struct SequencePooling {
         cache.argmax = parts.contains(.max) ? [Int32](repeating: 0, count: b * d) : []
         var y = Tensor(zeros: [b, width])
         let forwardFeatures = d - backwardFeatures
-        x.withPointer { px in
-            y.withMutablePointer { py in
-                cache.argmax.withUnsafeMutableBufferPointer { am in
-                    for s in 0..<b {
-                        let n = lengths[s], base = px + s * t * d
-                        for (k, part) in parts.enumerated() {
-                            let out = py + s * width + k * d
-                            switch part {
-                            case .max:
-                                Kernels.maxOverTime(base, tokens: 1, steps: n, features: d, y: out, yStride: d, argmax: am.baseAddress! + s * d)
-                            case .mean:
-                                for step in 0..<n { Kernels.axpy(1 / Float(n), base + step * d, out, d) }
-                            case .last:
-                                out.update(from: base + (n - 1) * d, count: forwardFeatures)
-                                (out + forwardFeatures).update(from: base + forwardFeatures, count: backwardFeatures)
-                            case .concat:
-                                preconditionFailure("concat is expanded into its parts")
-                            }
-                        }
-                    }
+        let backend = Backends.current
+        for s in 0..<b {
+            let n = lengths[s], sentence = MatrixWindow(offset: s * t * d, rows: n, columns: d)
+            for (k, part) in parts.enumerated() {
+                let out = MatrixWindow(offset: s * width + k * d, rows: 1, columns: d)
+                switch part {
+                case .max:
+                    backend.maxOverRows(x.view(sentence), into: &y, out, argmax: &cache.argmax, argmaxOffset: s * d)
+                case .mean:
+                    for step in 0..<n { backend.axpy(1 / Float(n), x.view(.rows(step..<step + 1, columns: d, from: sentence)), into: &y, out) }
+                case .last:
+                    backend.copy(x.view(MatrixWindow(offset: sentence.offset + (n - 1) * d, rows: 1, columns: forwardFeatures)),
+                                 into: &y, MatrixWindow(offset: out.offset, rows: 1, columns: forwardFeatures))
+                    backend.copy(x.view(MatrixWindow(offset: sentence.offset + forwardFeatures, rows: 1, columns: backwardFeatures)),
+                                 into: &y, MatrixWindow(offset: out.offset + forwardFeatures, rows: 1, columns: backwardFeatures))
+                case .concat:
+                    preconditionFailure("concat is expanded into its parts")
                 }
             }
         }
@@ -86,27 +83,23 @@ public struct SequencePooling {
         precondition(dy.shape == [b, width], "SequencePooling backward got dy \(dy.shape), but forward produced [\(b), \(width)].")
         var dx = Tensor(zeros: cache.shape)
         let forwardFeatures = d - backwardFeatures
-        dy.withPointer { pdy in
-            dx.withMutablePointer { pdx in
-                cache.argmax.withUnsafeBufferPointer { am in
-                    for s in 0..<b {
-                        let n = cache.lengths[s], base = pdx + s * t * d
-                        for (k, part) in parts.enumerated() {
-                            let g = pdy + s * width + k * d
-                            switch part {
-                            case .max:
-                                Kernels.maxOverTimeBackward(g, dyStride: d, argmax: am.baseAddress! + s * d, tokens: 1, steps: n,
-                                                            features: d, dx: base)
-                            case .mean:
-                                for step in 0..<n { Kernels.axpy(1 / Float(n), g, base + step * d, d) }
-                            case .last:
-                                Kernels.axpy(1, g, base + (n - 1) * d, forwardFeatures)
-                                Kernels.axpy(1, g + forwardFeatures, base + forwardFeatures, backwardFeatures)
-                            case .concat:
-                                preconditionFailure("concat is expanded into its parts")
-                            }
-                        }
-                    }
+        let backend = Backends.current
+        for s in 0..<b {
+            let n = cache.lengths[s], sentence = MatrixWindow(offset: s * t * d, rows: n, columns: d)
+            for (k, part) in parts.enumerated() {
+                let g = dy.view(MatrixWindow(offset: s * width + k * d, rows: 1, columns: d))
+                switch part {
+                case .max:
+                    backend.maxOverRowsBackward(g, argmax: cache.argmax, argmaxOffset: s * d, into: &dx, sentence)
+                case .mean:
+                    for step in 0..<n { backend.axpy(1 / Float(n), g, into: &dx, .rows(step..<step + 1, columns: d, from: sentence)) }
+                case .last:
+                    backend.axpy(1, dy.view(MatrixWindow(offset: g.window.offset, rows: 1, columns: forwardFeatures)), into: &dx,
+                                 MatrixWindow(offset: sentence.offset + (n - 1) * d, rows: 1, columns: forwardFeatures))
+                    backend.axpy(1, dy.view(MatrixWindow(offset: g.window.offset + forwardFeatures, rows: 1, columns: backwardFeatures)),
+                                 into: &dx, MatrixWindow(offset: sentence.offset + forwardFeatures, rows: 1, columns: backwardFeatures))
+                case .concat:
+                    preconditionFailure("concat is expanded into its parts")
                 }
             }
         }

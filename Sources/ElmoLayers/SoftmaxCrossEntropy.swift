@@ -1,5 +1,4 @@
 import ElmoTensor
-import Foundation
 
 /// Full softmax cross-entropy over V classes: `logits = hidden·Wᵀ + b`, `loss_n = logΣ_v exp(logits[n, v]) −
 /// logits[n, target_n]`, summed over the rows whose target is ≥ 0 (negative targets mark padding and are ignored).
@@ -48,9 +47,7 @@ public final class SoftmaxCrossEntropyLoss: Layer {
             ? cache.probabilities : Tensor(zeros: [n, vocabularySize])
         cache.probabilities = Tensor(zeros: [0])
         computeLogits(hidden, into: &probabilities)
-        let result = probabilities.withMutablePointer {
-            CrossEntropy.softmaxInPlace($0, targets: targets, classes: vocabularySize)
-        }
+        let result = Backends.current.softmaxCrossEntropy(&probabilities, targets: targets)
         cache.hidden = hidden
         cache.probabilities = probabilities
         cache.targets = targets
@@ -60,22 +57,13 @@ public final class SoftmaxCrossEntropyLoss: Layer {
     /// Gradient of `scale * lossSum`: returns dHidden `[N, P]`; dW += dLogitsᵀ·hidden, db += Σ_rows dLogits, where
     /// dLogits = scale·(softmax − onehot(target)) on kept rows and 0 on ignored ones.
     public func backward(scale: Float, cache: Cache) -> Tensor {
-        let (n, p) = cache.hidden.matrixShape
-        let v = vocabularySize
         var dLogits = cache.probabilities
-        dLogits.withMutablePointer { CrossEntropy.probabilitiesToGradient($0, targets: cache.targets, classes: v, scale: scale) }
+        let backend = Backends.current
+        backend.softmaxCrossEntropyGradient(&dLogits, targets: cache.targets, scale: scale)
         var dHidden = Tensor(zeros: cache.hidden.shape)
-        dLogits.withPointer { dl in
-            cache.hidden.withPointer { h in
-                weight.gradient.withMutablePointer { dw in
-                    BLAS.gemm(transA: true, m: v, n: p, k: n, a: dl, lda: v, b: h, ldb: p, beta: 1, c: dw, ldc: p)
-                }
-            }
-            bias.gradient.withMutablePointer { Kernels.addColumnSums(dl, into: $0, rows: n, cols: v) }
-            weight.value.withPointer { w in
-                dHidden.withMutablePointer { BLAS.gemm(m: n, n: p, k: v, a: dl, lda: v, b: w, ldb: p, c: $0, ldc: p) }
-            }
-        }
+        backend.matmul(dLogits, cache.hidden, transposeA: true, beta: 1, into: &weight.gradient)
+        backend.addColumnSums(dLogits.matrix, into: &bias.gradient)
+        backend.matmul(dLogits, weight.value, into: &dHidden)
         return dHidden
     }
 
@@ -87,12 +75,7 @@ public final class SoftmaxCrossEntropyLoss: Layer {
                      "SoftmaxCrossEntropyLoss expects hidden [N, \(inputSize)] and N targets, but got \(hidden.shape) and \(targets.count).")
         var logits = Tensor(zeros: [n, vocabularySize])
         computeLogits(hidden, into: &logits)
-        var losses = [Float](repeating: 0, count: n)
-        logits.withMutablePointer { x in
-            losses.withUnsafeMutableBufferPointer {
-                _ = CrossEntropy.softmaxInPlace(x, targets: targets, classes: vocabularySize, rowLosses: $0.baseAddress, normalise: false)
-            }
-        }
+        let losses = Backends.current.negativeLogLikelihoods(&logits, targets: targets)
         return losses
     }
 
@@ -102,20 +85,15 @@ public final class SoftmaxCrossEntropyLoss: Layer {
         precondition(p == inputSize, "SoftmaxCrossEntropyLoss expects hidden [N, \(inputSize)], but got \(hidden.shape).")
         var logits = Tensor(zeros: [n, vocabularySize])
         computeLogits(hidden, into: &logits)
-        logits.withMutablePointer { Kernels.logSoftmaxRows($0, $0, rows: n, cols: vocabularySize) }
+        Backends.current.logSoftmaxRows(&logits)
         return logits
     }
 
     /// logits `[N, V]` = hidden·Wᵀ + b.
     private func computeLogits(_ hidden: Tensor, into logits: inout Tensor) {
-        let (n, p) = hidden.matrixShape
-        let v = vocabularySize
-        hidden.withPointer { h in
-            weight.value.withPointer { w in
-                logits.withMutablePointer { BLAS.gemm(transB: true, m: n, n: v, k: p, a: h, lda: p, b: w, ldb: p, c: $0, ldc: v) }
-            }
-        }
-        bias.value.withPointer { b in logits.withMutablePointer { Kernels.addBias($0, bias: b, rows: n, cols: v) } }
+        let backend = Backends.current
+        backend.matmul(hidden, weight.value, transposeB: true, into: &logits)
+        backend.addRowVector(bias.value, to: &logits, logits.wholeWindow)
     }
 }
 
@@ -124,49 +102,12 @@ public enum CrossEntropy {
     /// logits `[N, K]`, targets `[N]` (< 0 ignored) → (Σ loss over kept rows in Double, kept rows,
     /// dLogits = ∂lossSum/∂logits `[N, K]` = softmax − onehot on kept rows, 0 on ignored rows).
     public static func forwardBackward(logits: Tensor, targets: [Int32]) -> (lossSum: Double, count: Int, dLogits: Tensor) {
-        let (n, k) = logits.matrixShape
+        let n = logits.matrixShape.rows
         precondition(targets.count == n, "CrossEntropy got logits \(logits.shape) but \(targets.count) targets.")
         var d = logits
-        let (lossSum, count) = d.withMutablePointer { p in
-            let result = softmaxInPlace(p, targets: targets, classes: k)
-            probabilitiesToGradient(p, targets: targets, classes: k, scale: 1)
-            return result
-        }
+        let backend = Backends.current
+        let (lossSum, count) = backend.softmaxCrossEntropy(&d, targets: targets)
+        backend.softmaxCrossEntropyGradient(&d, targets: targets, scale: 1)
         return (lossSum, count, d)
-    }
-
-    /// Replaces each kept row of logits `[N, K]` by its softmax and returns (Σ NLL in Double, kept rows).
-    /// Rows with a negative target are skipped (left as logits). `rowLosses` `[N]`, when given, receives each kept
-    /// row's NLL; `normalise: false` leaves kept rows as unnormalised exponentials (the losses alone are wanted).
-    static func softmaxInPlace(_ x: UnsafeMutablePointer<Float>, targets: [Int32], classes k: Int,
-                               rowLosses: UnsafeMutablePointer<Float>? = nil, normalise: Bool = true) -> (Double, Int) {
-        var lossSum = 0.0, count = 0
-        for (row, target) in targets.enumerated() where target >= 0 {
-            precondition(Int(target) < k, "Target \(target) in row \(row) is outside the \(k) classes.")
-            let r = x + row * k
-            let targetLogit = r[Int(target)]
-            let m = Kernels.maximum(r, k)
-            // One exp pass gives both the softmax numerators and the normaliser of the loss.
-            let s = Kernels.expSubtracting(m, r, k)
-            if normalise { Kernels.scale(r, by: 1 / s, k) }
-            let loss = m + logf(s) - targetLogit
-            rowLosses?[row] = loss
-            lossSum += Double(loss)
-            count += 1
-        }
-        return (lossSum, count)
-    }
-
-    /// Turns softmax rows `[N, K]` into scale·(softmax − onehot(target)); rows with a negative target become 0.
-    static func probabilitiesToGradient(_ x: UnsafeMutablePointer<Float>, targets: [Int32], classes k: Int, scale: Float) {
-        for (row, target) in targets.enumerated() {
-            let r = x + row * k
-            if target < 0 {
-                r.update(repeating: 0, count: k)
-            } else {
-                r[Int(target)] -= 1
-                Kernels.scale(r, by: scale, k)
-            }
-        }
     }
 }

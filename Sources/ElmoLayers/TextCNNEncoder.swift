@@ -61,12 +61,13 @@ public final class TextCNNEncoder: Layer {
         let b = x.shape[0], t = x.shape[1], d = inputSize, n = filtersPerWidth, out = outputSize
         precondition(lengths.allSatisfy { $0 >= 1 && $0 <= t }, "TextCNNEncoder lengths must be in 1...\(t), but are \(lengths).")
         let padded = max(t, widths.max()!)
+        let backend = Backends.current
         var xp = Tensor(zeros: [b, padded, d])
-        let masked = x.zeroingPadding(lengths: lengths)
-        masked.withPointer { src in
-            xp.withMutablePointer { dst in
-                for s in 0..<b { (dst + s * padded * d).update(from: src + s * t * d, count: t * d) }
-            }
+        var masked = x
+        backend.zeroPadding(&masked, lengths: lengths)
+        for s in 0..<b {
+            backend.copy(masked.view(MatrixWindow(offset: s * t * d, rows: t, columns: d)), into: &xp,
+                         MatrixWindow(offset: s * padded * d, rows: t, columns: d))
         }
         cache.batch = b
         cache.steps = t
@@ -79,27 +80,16 @@ public final class TextCNNEncoder: Layer {
         for (k, w) in widths.enumerated() {
             let positions = padded - w + 1
             var columns = Tensor(zeros: [b * positions, w * d])
-            xp.withPointer { px in
-                columns.withMutablePointer { Kernels.im2col(px, tokens: b, chars: padded, dim: d, width: w, columns: $0) }
-            }
+            backend.im2col(xp, sequences: b, steps: padded, features: d, width: w, into: &columns)
             var activation = Tensor(zeros: [b * positions, n])
-            BLAS.matmul(columns, weights[k].value, into: &activation)
-            biases[k].value.withPointer { bias in
-                activation.withMutablePointer { pa in
-                    Kernels.addBias(pa, bias: bias, rows: b * positions, cols: n)
-                    Kernels.activate(.relu, pa, pa, b * positions * n)
-                }
-            }
+            backend.matmul(columns, weights[k].value, into: &activation)
+            backend.addRowVector(biases[k].value, to: &activation, activation.wholeWindow)
+            backend.activate(.relu, &activation)
             var argmax = [Int32](repeating: 0, count: b * n)
-            activation.withPointer { pa in
-                y.withMutablePointer { py in
-                    argmax.withUnsafeMutableBufferPointer { am in
-                        for s in 0..<b {
-                            Kernels.maxOverTime(pa + s * positions * n, tokens: 1, steps: Self.windowCount(length: lengths[s], width: w),
-                                                features: n, y: py + s * out + k * n, yStride: out, argmax: am.baseAddress! + s * n)
-                        }
-                    }
-                }
+            for s in 0..<b {
+                let windows = MatrixWindow(offset: s * positions * n, rows: Self.windowCount(length: lengths[s], width: w), columns: n)
+                backend.maxOverRows(activation.view(windows), into: &y, MatrixWindow(offset: s * out + k * n, rows: 1, columns: n),
+                                    argmax: &argmax, argmaxOffset: s * n)
             }
             cache.columns.append(columns)
             cache.activations.append(activation)
@@ -116,40 +106,28 @@ public final class TextCNNEncoder: Layer {
     public func backward(_ dy: Tensor, cache: Cache) -> Tensor {
         let b = cache.batch, t = cache.steps, padded = cache.paddedSteps, d = inputSize, n = filtersPerWidth, out = outputSize
         precondition(dy.shape == [b, out], "TextCNNEncoder backward got dy \(dy.shape), but forward produced [\(b), \(out)].")
+        let backend = Backends.current
         var dxp = Tensor(zeros: [b, padded, d])
         for (k, w) in widths.enumerated() {
             let positions = padded - w + 1
             var dActivation = Tensor(zeros: [b * positions, n])
-            dy.withPointer { pdy in
-                dActivation.withMutablePointer { pda in
-                    cache.argmax[k].withUnsafeBufferPointer { am in
-                        for s in 0..<b {
-                            Kernels.maxOverTimeBackward(pdy + s * out + k * n, dyStride: out, argmax: am.baseAddress! + s * n, tokens: 1,
-                                                        steps: Self.windowCount(length: cache.lengths[s], width: w), features: n,
-                                                        dx: pda + s * positions * n)
-                        }
-                    }
-                }
+            for s in 0..<b {
+                let windows = MatrixWindow(offset: s * positions * n, rows: Self.windowCount(length: cache.lengths[s], width: w), columns: n)
+                backend.maxOverRowsBackward(dy.view(MatrixWindow(offset: s * out + k * n, rows: 1, columns: n)), argmax: cache.argmax[k],
+                                            argmaxOffset: s * n, into: &dActivation, windows)
             }
             var dPre = Tensor(zeros: [b * positions, n])
-            cache.activations[k].withPointer { pa in
-                dActivation.withPointer { pda in
-                    dPre.withMutablePointer { Kernels.activateBackward(.relu, y: pa, dy: pda, dx: $0, b * positions * n) }
-                }
-            }
-            BLAS.matmul(cache.columns[k], dPre, transA: true, beta: 1, into: &weights[k].gradient)
-            dPre.withPointer { p in biases[k].gradient.withMutablePointer { Kernels.addColumnSums(p, into: $0, rows: b * positions, cols: n) } }
+            backend.activateBackward(.relu, output: cache.activations[k], gradient: dActivation, into: &dPre)
+            backend.matmul(cache.columns[k], dPre, transposeA: true, beta: 1, into: &weights[k].gradient)
+            backend.addColumnSums(dPre.matrix, into: &biases[k].gradient)
             var dColumns = Tensor(zeros: [b * positions, w * d])
-            BLAS.matmul(dPre, weights[k].value, transB: true, into: &dColumns)
-            dColumns.withPointer { pc in
-                dxp.withMutablePointer { Kernels.col2imAdd(pc, tokens: b, chars: padded, dim: d, width: w, dx: $0) }
-            }
+            backend.matmul(dPre, weights[k].value, transposeB: true, into: &dColumns)
+            backend.col2imAdd(dColumns, sequences: b, steps: padded, features: d, width: w, into: &dxp)
         }
         var dx = Tensor(zeros: [b, t, d])
-        dxp.withPointer { src in
-            dx.withMutablePointer { dst in
-                for s in 0..<b { (dst + s * t * d).update(from: src + s * padded * d, count: t * d) }
-            }
+        for s in 0..<b {
+            backend.copy(dxp.view(MatrixWindow(offset: s * padded * d, rows: t, columns: d)), into: &dx,
+                         MatrixWindow(offset: s * t * d, rows: t, columns: d))
         }
         return dx.zeroingPadding(lengths: cache.lengths)
     }

@@ -32,19 +32,11 @@ public final class Adagrad: Optimizer {
     public func step(_ parameters: [Parameter], learningRateScale: Float) {
         let lr = learningRate * learningRateScale
         let wd = weightDecay, eps = epsilon
+        let backend = Backends.current
         for parameter in parameters {
-            let n = parameter.value.count
-            let a = slot(&accumulators, for: parameter, initialValue: initialAccumulatorValue).pointer
-            parameter.gradient.withPointer { grad in
-                parameter.value.withMutablePointer { p in
-                    for i in 0..<n {
-                        let g = grad[i] + wd * p[i]
-                        let ai = a[i] + g * g
-                        a[i] = ai
-                        p[i] -= lr * g / (ai.squareRoot() + eps)
-                    }
-                }
-            }
+            let accumulator = slot(&accumulators, for: parameter, initialValue: initialAccumulatorValue)
+            backend.adagradUpdate(&parameter.value, gradient: parameter.gradient, accumulator: &accumulator.tensor, learningRate: lr,
+                                  epsilon: eps, weightDecay: wd)
         }
     }
 

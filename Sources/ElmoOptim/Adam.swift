@@ -43,29 +43,18 @@ public final class Adam: Optimizer {
         let b1 = beta1, b2 = beta2, eps = epsilon
         let l2: Float = decoupledWeightDecay ? 0 : weightDecay
         let shrink: Float = decoupledWeightDecay ? 1 - lr * weightDecay : 1
+        let backend = Backends.current
         for parameter in parameters {
-            let n = parameter.value.count
-            let m = slot(&firstMoments, for: parameter).pointer
-            let v = slot(&secondMoments, for: parameter).pointer
+            let m = slot(&firstMoments, for: parameter)
+            let v = slot(&secondMoments, for: parameter)
             let t = steps[parameter.name, default: 0] + 1
             steps[parameter.name] = t
             // Bias corrections in Double: β₂ᵗ stays close to 1 for thousands of steps.
             let correction1 = 1 - pow(Double(b1), Double(t))
             let correction2 = 1 - pow(Double(b2), Double(t))
-            let stepSize = Float(Double(lr) / correction1)
-            let inverseRootCorrection2 = Float(1 / correction2.squareRoot())
-            parameter.gradient.withPointer { grad in
-                parameter.value.withMutablePointer { p in
-                    for i in 0..<n {
-                        let g = grad[i] + l2 * p[i]
-                        let mi = b1 * m[i] + (1 - b1) * g
-                        let vi = b2 * v[i] + (1 - b2) * g * g
-                        m[i] = mi
-                        v[i] = vi
-                        p[i] = p[i] * shrink - stepSize * mi / (vi.squareRoot() * inverseRootCorrection2 + eps)
-                    }
-                }
-            }
+            let step = AdamStep(beta1: b1, beta2: b2, epsilon: eps, l2: l2, shrink: shrink, stepSize: Float(Double(lr) / correction1),
+                                inverseRootCorrection2: Float(1 / correction2.squareRoot()))
+            backend.adamUpdate(&parameter.value, gradient: parameter.gradient, firstMoment: &m.tensor, secondMoment: &v.tensor, step)
         }
     }
 

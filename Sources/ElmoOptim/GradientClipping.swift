@@ -10,17 +10,13 @@ public enum GradientClipping {
     @discardableResult
     public static func clipGlobalNorm(_ parameters: [Parameter], maxNorm: Float) -> Double {
         precondition(maxNorm > 0, "clipGlobalNorm needs maxNorm > 0, but it is \(maxNorm).")
+        let backend = Backends.current
         var sumOfSquares: Double = 0
-        for parameter in parameters {
-            sumOfSquares += parameter.gradient.withPointer { Kernels.sumOfSquares($0, parameter.gradient.count) }
-        }
+        for parameter in parameters { sumOfSquares += backend.sumOfSquares(parameter.gradient) }
         let total = sumOfSquares.squareRoot()
         guard total.isFinite, total > Double(maxNorm) else { return total }
         let factor = Float(Double(maxNorm) / (total + 1e-6))
-        for parameter in parameters {
-            let n = parameter.gradient.count
-            parameter.gradient.withMutablePointer { Kernels.scale($0, by: factor, n) }
-        }
+        for parameter in parameters { backend.scale(&parameter.gradient, by: factor) }
         return total
     }
 }

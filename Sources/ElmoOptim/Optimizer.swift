@@ -70,31 +70,20 @@ public func makeOptimizer(name: String, learningRate: Float?, weightDecay: Float
 
 // MARK: - Slot storage shared by the optimizers
 
-/// One per-parameter Float buffer (a moment, an accumulator). Raw storage rather than a `Tensor`, so an
-/// update loop can hold the parameter, its gradient and several slots as pointers at once without
-/// exclusive-access conflicts or copy-on-write checks.
+/// One per-parameter Float buffer (a moment, an accumulator): a reference to a tensor, so the optimizer's table and
+/// an update in progress share it.
 final class SlotBuffer {
-    let shape: [Int]
-    let count: Int
-    let pointer: UnsafeMutablePointer<Float>
+    var tensor: Tensor
 
     init(shape: [Int], repeating value: Float) {
-        self.shape = shape
-        count = shape.reduce(1, *)
-        pointer = .allocate(capacity: max(count, 1))
-        pointer.initialize(repeating: value, count: count)
+        tensor = Tensor(shape: shape, repeating: value)
     }
 
     init(_ tensor: Tensor) {
-        shape = tensor.shape
-        count = tensor.count
-        pointer = .allocate(capacity: max(count, 1))
-        tensor.withPointer { pointer.initialize(from: $0, count: count) }
+        self.tensor = tensor
     }
 
-    deinit { pointer.deallocate() }
-
-    var tensor: Tensor { Tensor(shape: shape, data: Array(UnsafeBufferPointer(start: pointer, count: count))) }
+    var shape: [Int] { tensor.shape }
 }
 
 /// The slot of `parameter` in `table`, created filled with `initialValue` on first use.
@@ -137,5 +126,5 @@ func importSlots(_ slots: [String], from tensors: [String: Tensor]) throws -> [[
             reference = reference ?? (key, tensor.shape)
         }
     }
-    return entries.map { $0.mapValues(SlotBuffer.init) }
+    return entries.map { $0.mapValues { SlotBuffer($0) } }
 }

@@ -30,30 +30,14 @@ public final class SGD: Optimizer {
     public func step(_ parameters: [Parameter], learningRateScale: Float) {
         let lr = learningRate * learningRateScale
         let wd = weightDecay, mu = momentum
+        let backend = Backends.current
         for parameter in parameters {
-            let n = parameter.value.count
-            let buffer: UnsafeMutablePointer<Float>? = mu > 0 ? slot(&buffers, for: parameter).pointer : nil
-            parameter.gradient.withPointer { grad in
-                parameter.value.withMutablePointer { p in
-                    if let b = buffer {
-                        if nesterov {
-                            for i in 0..<n {
-                                let g = grad[i] + wd * p[i]
-                                let bi = mu * b[i] + g
-                                b[i] = bi
-                                p[i] -= lr * (g + mu * bi)
-                            }
-                        } else {
-                            for i in 0..<n {
-                                let bi = mu * b[i] + grad[i] + wd * p[i]
-                                b[i] = bi
-                                p[i] -= lr * bi
-                            }
-                        }
-                    } else {
-                        for i in 0..<n { p[i] -= lr * (grad[i] + wd * p[i]) }
-                    }
-                }
+            if mu > 0 {
+                let buffer = slot(&buffers, for: parameter)
+                backend.sgdMomentumUpdate(&parameter.value, gradient: parameter.gradient, buffer: &buffer.tensor, learningRate: lr,
+                                          momentum: mu, nesterov: nesterov, weightDecay: wd)
+            } else {
+                backend.sgdUpdate(&parameter.value, gradient: parameter.gradient, learningRate: lr, weightDecay: wd)
             }
         }
     }

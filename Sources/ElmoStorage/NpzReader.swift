@@ -70,10 +70,10 @@ public final class NpzReader {
         let (header, stream) = try openArray(name)
         switch header.dtype {
         case .float32?:
-            return Tensor(shape: header.shape, data: try stream.readArray(of: Float.self, count: header.elementCount))
+            return Tensor(shape: header.shape, scalars: try stream.readArray(of: Float.self, count: header.elementCount))
         case .float16?:
             let bits = try stream.readArray(of: UInt16.self, count: header.elementCount)
-            return Tensor(shape: header.shape, data: bits.map { Float(Float16(bitPattern: $0)) })
+            return Tensor(shape: header.shape, scalars: bits.map { Float(Float16(bitPattern: $0)) })
         default:
             try refuse(.badDType(member: stream.entry.name, found: header.descr), member: stream.entry.name)
         }

@@ -62,13 +62,13 @@ public final class NpzWriter {
     /// Adds `"\(name).npy"`: `tensor` as `'<f4'` with its shape.
     public func add(_ name: String, tensor: Tensor) throws {
         let header = NpyFormat.encodeHeader(dtype: .float32, shape: tensor.shape)
-        try tensor.data.withUnsafeBytes { try addMember("\(name).npy", header: header, body: $0) }
+        try tensor.scalars.withUnsafeBytes { try addMember("\(name).npy", header: header, body: $0) }
     }
 
     /// Adds `"\(name).npy"`: `tensor` rounded to `'<f2'` (half the size, for exported embeddings).
     public func add(_ name: String, float16 tensor: Tensor) throws {
         let header = NpyFormat.encodeHeader(dtype: .float16, shape: tensor.shape)
-        let halves = tensor.data.map { Float16($0) }
+        let halves = tensor.scalars.map { Float16($0) }
         try halves.withUnsafeBytes { try addMember("\(name).npy", header: header, body: $0) }
     }
 

@@ -150,8 +150,7 @@ public final class Classifier: TaskHead {
             pooled = pooling!.forward(e, lengths: lengths, cache: &cache.pooling)
         }
         var activation = hiddenLayer.forward(pooled, cache: &cache.hidden)
-        let n = activation.count
-        activation.withMutablePointer { Kernels.activate(.relu, $0, $0, n) }
+        Backends.current.activate(.relu, &activation)
         cache.activation = activation
         return outputLayer.forward(dropout.forward(activation, training: training, rng: &rng, cache: &cache.dropout), cache: &cache.output)
     }
@@ -161,10 +160,7 @@ public final class Classifier: TaskHead {
         let dDropped = outputLayer.backward(dLogits, cache: cache.output)
         let dActivation = dropout.backward(dDropped, cache: cache.dropout)
         var dHidden = Tensor(zeros: dActivation.shape)
-        let n = dHidden.count
-        cache.activation.withPointer { y in
-            dActivation.withPointer { dy in dHidden.withMutablePointer { Kernels.activateBackward(.relu, y: y, dy: dy, dx: $0, n) } }
-        }
+        Backends.current.activateBackward(.relu, output: cache.activation, gradient: dActivation, into: &dHidden)
         let dPooled = hiddenLayer.backward(dHidden, cache: cache.hidden)
         let dE: Tensor
         if let cnn {
@@ -188,8 +184,7 @@ public final class Classifier: TaskHead {
             return Int32(index)
         }
         var (lossSum, count, dLogits) = CrossEntropy.forwardBackward(logits: logits, targets: targets)
-        let n = dLogits.count
-        dLogits.withMutablePointer { Kernels.scale($0, by: 1 / Float(max(count, 1)), n) }
+        Backends.current.scale(&dLogits, by: 1 / Float(max(count, 1)))
         return TaskStepResult(lossSum: lossSum, count: count, dLayers: backward(dLogits, cache: cache))
     }
 
@@ -198,15 +193,14 @@ public final class Classifier: TaskHead {
         var rng = RandomGenerator(seed: 0)  // no dropout is drawn when not training
         var cache = Cache()
         var p = forward(batch, training: false, rng: &rng, cache: &cache)
-        let rows = p.shape[0], c = labels.count
-        p.withMutablePointer { Kernels.softmaxRows($0, $0, rows: rows, cols: c) }
+        Backends.current.softmaxRows(&p)
         return p
     }
 
     public func predict(_ batch: TaskFeatures.Batch) -> [Prediction] {
         let p = probabilities(batch), c = labels.count
         return (0..<p.shape[0]).map { b in
-            let row = Array(p.data[(b * c)..<((b + 1) * c)])
+            let row = Array(p.scalars[(b * c)..<((b + 1) * c)])
             let best = row.indices.max { row[$0] < row[$1] }!  // ties: the first label
             return Prediction(label: labels[best], probability: row[best], probabilities: row)
         }

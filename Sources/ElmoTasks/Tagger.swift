@@ -160,8 +160,7 @@ public final class Tagger: TaskHead {
             let result = CrossEntropy.forwardBackward(logits: scores.reshaped([b * steps, k]), targets: kept)
             lossSum = result.lossSum
             dEmissions = result.dLogits.reshaped([b, steps, k])
-            let n = dEmissions.count
-            dEmissions.withMutablePointer { Kernels.scale($0, by: scale, n) }
+            Backends.current.scale(&dEmissions, by: scale)
         }
         return TaskStepResult(lossSum: lossSum, count: tokens, dLayers: backward(dEmissions, cache: cache))
     }
@@ -189,14 +188,13 @@ public final class Tagger: TaskHead {
             return crf.viterbi(emissions: scores, lengths: lengths, constraints: constraints).map { $0.map(Int.init) }
         }
         let (steps, k) = (scores.shape[1], labels.count)
-        return scores.withPointer { p in
-            lengths.enumerated().map { s, n in
-                (0..<n).map { t in
-                    let row = p + (s * steps + t) * k
-                    var best = 0
-                    for j in 1..<max(k, 1) where row[j] > row[best] { best = j }
-                    return best
-                }
+        let values = scores.scalars
+        return lengths.enumerated().map { s, n in
+            (0..<n).map { t in
+                let row = (s * steps + t) * k
+                var best = 0
+                for j in 1..<max(k, 1) where values[row + j] > values[row + best] { best = j }
+                return best
             }
         }
     }

@@ -274,11 +274,10 @@ public final class TaskFeatures {
         let steps = sentences.map { $0.shape[1] }.max() ?? 0
         var layers = (0..<layerCount).map { _ in Tensor(zeros: [sentences.count, steps, d]) }
         for k in 0..<layerCount {
-            layers[k].withMutablePointer { dst in
-                for (b, sentence) in sentences.enumerated() {
-                    let n = sentence.shape[1]
-                    sentence.withPointer { (dst + b * steps * d).update(from: $0 + k * n * d, count: n * d) }
-                }
+            for (b, sentence) in sentences.enumerated() {
+                let n = sentence.shape[1]
+                Backends.current.copy(sentence.view(MatrixWindow(offset: k * n * d, rows: n, columns: d)), into: &layers[k],
+                                      MatrixWindow(offset: b * steps * d, rows: n, columns: d))
             }
         }
         return layers
@@ -288,10 +287,9 @@ public final class TaskFeatures {
     static func stripBoundaries(_ x: Tensor, lengths: [Int]) -> Tensor {
         let b = x.shape[0], full = x.shape[1], d = x.shape[2], steps = full - 2
         var out = Tensor(zeros: [b, steps, d])
-        x.withPointer { src in
-            out.withMutablePointer { dst in
-                for s in 0..<b { (dst + s * steps * d).update(from: src + (s * full + 1) * d, count: lengths[s] * d) }
-            }
+        for s in 0..<b {
+            Backends.current.copy(x.view(MatrixWindow(offset: (s * full + 1) * d, rows: lengths[s], columns: d)), into: &out,
+                                  MatrixWindow(offset: s * steps * d, rows: lengths[s], columns: d))
         }
         return out
     }
@@ -300,10 +298,9 @@ public final class TaskFeatures {
     static func addBoundaries(_ dx: Tensor, lengths: [Int]) -> Tensor {
         let b = dx.shape[0], steps = dx.shape[1], d = dx.shape[2], full = steps + 2
         var out = Tensor(zeros: [b, full, d])
-        dx.withPointer { src in
-            out.withMutablePointer { dst in
-                for s in 0..<b { (dst + (s * full + 1) * d).update(from: src + s * steps * d, count: lengths[s] * d) }
-            }
+        for s in 0..<b {
+            Backends.current.copy(dx.view(MatrixWindow(offset: s * steps * d, rows: lengths[s], columns: d)), into: &out,
+                                  MatrixWindow(offset: (s * full + 1) * d, rows: lengths[s], columns: d))
         }
         return out
     }

@@ -60,26 +60,6 @@ public enum BLAS {
                     Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
 
-    /// Tensor convenience: `c = alpha * op(a) * op(b) + beta * c` for 2-D views (leading dims folded).
-    /// `a` is `[M, K]` (or `[K, M]` if `transA`), `b` is `[K, N]` (or `[N, K]` if `transB`), `c` is `[M, N]`.
-    public static func matmul(_ a: Tensor, _ b: Tensor, transA: Bool = false, transB: Bool = false,
-                              alpha: Float = 1, beta: Float = 0, into c: inout Tensor) {
-        let (ar, ac) = a.matrixShape
-        let (br, bc) = b.matrixShape
-        let m = transA ? ac : ar, k = transA ? ar : ac
-        let kb = transB ? bc : br, n = transB ? br : bc
-        precondition(k == kb, "matmul inner sizes differ: a \(a.shape) (transA \(transA)), b \(b.shape) (transB \(transB)).")
-        precondition(c.count == m * n, "matmul output \(c.shape) does not hold [\(m), \(n)].")
-        a.withPointer { pa in
-            b.withPointer { pb in
-                c.withMutablePointer { pc in
-                    gemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
-                         a: pa, lda: ac, b: pb, ldb: bc, beta: beta, c: pc, ldc: n)
-                }
-            }
-        }
-    }
-
     /// The thread budget of this process (`--threads`, default: OpenBLAS's own default, the number of cores): the
     /// width of split products and of our coarse parallelism (`Parallel.both`, the char CNN's token halves).
     public private(set) static var threads: Int = {
@@ -103,12 +83,4 @@ public enum BLAS {
     /// The kernel OpenBLAS picked and its build config, to print beside timings.
     public static var coreName: String { String(cString: openblas_get_corename()) }
     public static var config: String { String(cString: openblas_get_config()) }
-}
-
-extension Tensor {
-    /// The tensor seen as a matrix: all leading dimensions folded into rows, the last one is columns.
-    public var matrixShape: (rows: Int, cols: Int) {
-        guard let last = shape.last else { return (1, 1) }
-        return (last == 0 ? 0 : count / last, last)
-    }
 }

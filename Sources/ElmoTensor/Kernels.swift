@@ -1,10 +1,10 @@
 import Foundation
 
-/// The narrow set of element-wise, row-wise and layout kernels that all non-gemm math goes through.
+/// The CPU backend's element-wise, row-wise and layout kernels (everything but gemm, which is `BLAS`).
 ///
 /// Every function works on raw pointers and explicit sizes, never allocates, and documents its shapes.
 /// Backward kernels *accumulate* (`+=`) into gradient buffers unless their name says otherwise; the
-/// caller zeroes gradients once per step. A GPU backend replaces these functions, not the layers.
+/// caller zeroes gradients once per step. `CPUBackend` calls them; the model code goes through `Backend`.
 public enum Kernels {
     // MARK: - Activations
 

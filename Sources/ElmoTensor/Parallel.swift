@@ -28,3 +28,10 @@ public enum Parallel {
         return (a!, b!)
     }
 }
+
+extension Parallel {
+    /// Runs `body(0) … body(count − 1)` concurrently (a backend's split of independent work, e.g. token halves).
+    public static func forEach(_ count: Int, _ body: (Int) -> Void) {
+        DispatchQueue.concurrentPerform(iterations: count, execute: body)
+    }
+}

@@ -68,14 +68,14 @@ extension Tensor {
     /// Elements drawn uniformly from `[-limit, limit)`.
     public static func uniform(_ shape: [Int], limit: Float, rng: inout RandomGenerator) -> Tensor {
         var t = Tensor(zeros: shape)
-        for i in 0..<t.count { t.data[i] = (2 * rng.nextUniform() - 1) * limit }
+        for i in 0..<t.count { t.storage[i] = (2 * rng.nextUniform() - 1) * limit }
         return t
     }
 
     /// Elements drawn from `N(0, std²)`.
     public static func gaussian(_ shape: [Int], std: Float, rng: inout RandomGenerator) -> Tensor {
         var t = Tensor(zeros: shape)
-        for i in 0..<t.count { t.data[i] = rng.nextGaussian() * std }
+        for i in 0..<t.count { t.storage[i] = rng.nextGaussian() * std }
         return t
     }
 }

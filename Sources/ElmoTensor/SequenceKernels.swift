@@ -1,5 +1,7 @@
+import Foundation
+
 /// Kernels for padded batches of sequences `[B, T, F]` (B sequences, T steps, F features) with per-sequence lengths:
-/// zeroing the padding, and joining / splitting feature blocks (the two directions of a bidirectional layer).
+/// zeroing the padding.
 extension Kernels {
     /// x[b, t, :] = 0 for every t ≥ lengths[b] (so padding never leaks into a sum or a gradient).
     public static func zeroPadding(_ x: UnsafeMutablePointer<Float>, lengths: [Int], steps: Int, features: Int) {
@@ -7,42 +9,21 @@ extension Kernels {
             (x + (b * steps + length) * features).update(repeating: 0, count: (steps - length) * features)
         }
     }
-
-    /// out[r, :] = [a[r, :]; b[r, :]] for `rows` rows; a is `[rows, aColumns]`, b `[rows, bColumns]`.
-    public static func concatenateColumns(_ a: UnsafePointer<Float>, aColumns: Int, _ b: UnsafePointer<Float>, bColumns: Int,
-                                          rows: Int, into out: UnsafeMutablePointer<Float>) {
-        let width = aColumns + bColumns
-        for r in 0..<rows {
-            (out + r * width).update(from: a + r * aColumns, count: aColumns)
-            (out + r * width + aColumns).update(from: b + r * bColumns, count: bColumns)
-        }
-    }
-
-    /// Adjoint of `concatenateColumns`: a[r, :] = x[r, 0..<aColumns], b[r, :] = x[r, aColumns...] (overwrites a and b).
-    public static func splitColumns(_ x: UnsafePointer<Float>, rows: Int, aColumns: Int, bColumns: Int,
-                                    a: UnsafeMutablePointer<Float>, b: UnsafeMutablePointer<Float>) {
-        let width = aColumns + bColumns
-        for r in 0..<rows {
-            (a + r * aColumns).update(from: x + r * width, count: aColumns)
-            (b + r * bColumns).update(from: x + r * width + aColumns, count: bColumns)
-        }
-    }
 }
 
+/// Sequence-batch conveniences on tensors, each a few calls of the current backend.
 extension Tensor {
     /// self += other, element-wise (equal element counts; gradients of one input reached by two paths).
     public mutating func add(_ other: Tensor) {
         precondition(count == other.count, "add: shapes \(shape) and \(other.shape) hold different element counts.")
-        let n = count
-        other.withPointer { src in withMutablePointer { Kernels.axpy(1, src, $0, n) } }
+        Backends.current.axpy(1, other, into: &self)
     }
 
     /// A copy of a `[B, T, ...]` tensor with every step at or beyond its sequence's length set to zero.
     public func zeroingPadding(lengths: [Int]) -> Tensor {
         precondition(shape.count >= 2 && lengths.count == shape[0], "zeroingPadding: \(lengths.count) lengths for shape \(shape).")
         var out = self
-        let steps = shape[1], features = count / Swift.max(shape[0] * steps, 1)
-        out.withMutablePointer { Kernels.zeroPadding($0, lengths: lengths, steps: steps, features: features) }
+        Backends.current.zeroPadding(&out, lengths: lengths)
         return out
     }
 
@@ -50,12 +31,11 @@ extension Tensor {
     public static func concatenatingColumns(_ a: Tensor, _ b: Tensor) -> Tensor {
         precondition(a.shape.dropLast() == b.shape.dropLast(), "concatenatingColumns: leading shapes differ: \(a.shape) vs \(b.shape).")
         let (rows, aColumns) = a.matrixShape, bColumns = b.shape.last ?? 1
-        var out = Tensor(zeros: Array(a.shape.dropLast()) + [aColumns + bColumns])
-        a.withPointer { pa in
-            b.withPointer { pb in
-                out.withMutablePointer { Kernels.concatenateColumns(pa, aColumns: aColumns, pb, bColumns: bColumns, rows: rows, into: $0) }
-            }
-        }
+        let width = aColumns + bColumns
+        var out = Tensor(zeros: Array(a.shape.dropLast()) + [width])
+        let backend = Backends.current
+        backend.copy(a.view(MatrixWindow(rows: rows, columns: aColumns)), into: &out, .columns(0..<aColumns, rows: rows, width: width))
+        backend.copy(b.view(MatrixWindow(rows: rows, columns: bColumns)), into: &out, .columns(aColumns..<width, rows: rows, width: width))
         return out
     }
 
@@ -65,11 +45,56 @@ extension Tensor {
         precondition(columns >= 0 && columns <= width, "splittingColumns: \(columns) columns of shape \(shape).")
         var a = Tensor(zeros: Array(shape.dropLast()) + [columns])
         var b = Tensor(zeros: Array(shape.dropLast()) + [width - columns])
-        withPointer { px in
-            a.withMutablePointer { pa in
-                b.withMutablePointer { Kernels.splitColumns(px, rows: rows, aColumns: columns, bColumns: width - columns, a: pa, b: $0) }
+        let backend = Backends.current
+        backend.copy(view(.columns(0..<columns, rows: rows, width: width)), into: &a, MatrixWindow(rows: rows, columns: columns))
+        backend.copy(view(.columns(columns..<width, rows: rows, width: width)), into: &b, MatrixWindow(rows: rows, columns: width - columns))
+        return (a, b)
+    }
+}
+
+extension Kernels {
+    /// y[b, a, :] = x[a, b, :] for x `[A, Bn, F]` and y `[Bn, A, F]`: the batch-major ↔ time-major transposition the
+    /// recurrent layers do at their boundaries (they keep buffers time-major so each step's gemm operands are contiguous).
+    public static func swapLeadingAxes(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ a: Int, _ bn: Int, _ f: Int) {
+        for i in 0..<a {
+            for j in 0..<bn {
+                (y + (j * a + i) * f).update(from: x + (i * bn + j) * f, count: f)
             }
         }
-        return (a, b)
+    }
+
+    /// Replaces each kept row of logits `[N, K]` by its softmax and returns (Σ NLL in Double, kept rows).
+    /// Rows with a negative target are skipped (left as logits). `rowLosses` `[N]`, when given, receives each kept
+    /// row's NLL; `normalise: false` leaves kept rows as unnormalised exponentials (the losses alone are wanted).
+    public static func softmaxCrossEntropyRows(_ x: UnsafeMutablePointer<Float>, targets: [Int32], classes k: Int,
+                                               rowLosses: UnsafeMutablePointer<Float>? = nil, normalise: Bool = true) -> (Double, Int) {
+        var lossSum = 0.0, count = 0
+        for (row, target) in targets.enumerated() where target >= 0 {
+            precondition(Int(target) < k, "Target \(target) in row \(row) is outside the \(k) classes.")
+            let r = x + row * k
+            let targetLogit = r[Int(target)]
+            let m = maximum(r, k)
+            // One exp pass gives both the softmax numerators and the normaliser of the loss.
+            let s = expSubtracting(m, r, k)
+            if normalise { scale(r, by: 1 / s, k) }
+            let loss = m + logf(s) - targetLogit
+            rowLosses?[row] = loss
+            lossSum += Double(loss)
+            count += 1
+        }
+        return (lossSum, count)
+    }
+
+    /// Turns softmax rows `[N, K]` into scale·(softmax − onehot(target)); rows with a negative target become 0.
+    public static func softmaxGradientRows(_ x: UnsafeMutablePointer<Float>, targets: [Int32], classes k: Int, scale: Float) {
+        for (row, target) in targets.enumerated() {
+            let r = x + row * k
+            if target < 0 {
+                r.update(repeating: 0, count: k)
+            } else {
+                r[Int(target)] -= 1
+                Kernels.scale(r, by: scale, k)
+            }
+        }
     }
 }

@@ -11,7 +11,7 @@ public enum GradientCheck {
     public static func project(_ y: Tensor, _ w: Tensor) -> Double {
         precondition(y.count == w.count, "project: output \(y.shape) vs weights \(w.shape)")
         var s: Double = 0
-        for i in 0..<y.count { s += Double(y.data[i]) * Double(w.data[i]) }
+        for i in 0..<y.count { s += Double(y.scalars[i]) * Double(w.scalars[i]) }
         return s
     }
 
@@ -20,12 +20,12 @@ public enum GradientCheck {
     public static func numeric(_ values: inout Tensor, indices: [Int], epsilon: Float,
                                loss: (Tensor) -> Double) -> [Double] {
         indices.map { i in
-            let saved = values.data[i]
-            values.data[i] = saved + epsilon
+            let saved = values.scalars[i]
+            values[flat: i] = saved + epsilon
             let plus = loss(values)
-            values.data[i] = saved - epsilon
+            values[flat: i] = saved - epsilon
             let minus = loss(values)
-            values.data[i] = saved
+            values[flat: i] = saved
             return (plus - minus) / (2 * Double(epsilon))
         }
     }
@@ -74,7 +74,7 @@ public func assertTensorsClose(_ a: Tensor, _ b: Tensor, rtol: Float = 1e-5, ato
         XCTFail("\(label): shapes differ: \(a.shape) vs \(b.shape)", file: file, line: line)
         return
     }
-    assertValuesClose(a.data, b.data, rtol: rtol, atol: atol, label, file: file, line: line)
+    assertValuesClose(a.scalars, b.scalars, rtol: rtol, atol: atol, label, file: file, line: line)
 }
 
 /// Elementwise closeness of two arrays of equal length, with a `check_tensor`-style failure message.

@@ -86,7 +86,7 @@ struct NeighborsCommand: ParsableCommand {
             let all = embedder.embed([queryTokens])[0]
             let n = queryTokens.count, d = embedder.dimension
             let queryLayers = (0..<embedder.layerCount).map { all.rows($0..<($0 + 1), shape: [n, d]) }
-            let vector = Array(try NeighborIndex.select(chosen, from: queryLayers).data[(word * d)..<((word + 1) * d)])
+            let vector = Array(try NeighborIndex.select(chosen, from: queryLayers).scalars[(word * d)..<((word + 1) * d)])
             let searchStart = Date()
             let hits = try neighbors.nearest(to: vector, layer: chosen, k: k)
             let searchSeconds = Date().timeIntervalSince(searchStart)

@@ -85,7 +85,7 @@ final class BiLMPassTests: XCTestCase {
             let pass = model.forward(BiLMPass(input: .streams(step, states: states), directions: .forwardOnly, softmax: .logProbabilities))
             XCTAssertTrue(pass.backwardOutputs.isEmpty && pass.backwardLogProbabilities == nil, "the backward LM did not run")
             states = pass.states
-            assertValuesClose(try XCTUnwrap(pass.forwardLogProbabilities).data, Array(whole1.data[(t * v)..<((t + 1) * v)]),
+            assertValuesClose(try XCTUnwrap(pass.forwardLogProbabilities).scalars, Array(whole1.scalars[(t * v)..<((t + 1) * v)]),
                               rtol: 0, atol: 1e-5, "step \(t)")
         }
     }
@@ -137,7 +137,7 @@ final class BiLMPassTests: XCTestCase {
         for parameter in model.parameters {
             let idx = GradientCheck.sampleIndices(count: parameter.value.count, limit: 6, rng: &sample)
             let numeric = GradientCheck.numeric(parameter, indices: idx, epsilon: 1e-2, loss: loss)
-            GradientCheck.assertClose(idx.map { Double(parameter.gradient.data[$0]) }, numeric, parameter.name)
+            GradientCheck.assertClose(idx.map { Double(parameter.gradient[flat: $0]) }, numeric, parameter.name)
         }
     }
 }

@@ -22,7 +22,7 @@ final class CheckpointTimingTests: XCTestCase {
         let optimizer = Adagrad()
         var rng = RandomGenerator(seed: 2)
         for p in model.parameters {
-            p.gradient = Tensor(shape: p.shape, data: (0..<p.value.count).map { _ in Float(rng.nextUniformDouble()) - 0.5 })
+            p.gradient = Tensor(shape: p.shape, scalars: (0..<p.value.count).map { _ in Float(rng.nextUniformDouble()) - 0.5 })
         }
         optimizer.step(model.parameters)
         var trainer = TrainerState()

@@ -37,7 +37,7 @@ final class FinetuneBackwardTests: XCTestCase {
         XCTAssertEqual(cached.count, 3)
         for (a, b) in zip(cached, plain) {
             // Padding positions are unspecified; compare the real ones (sentence 0: 4 steps, sentence 1: 3).
-            assertValuesClose(Array(a.data[0..<(7 * 6)]), Array(b.data[0..<(7 * 6)]), rtol: 0, atol: 1e-6, "layer outputs")
+            assertValuesClose(Array(a.scalars[0..<(7 * 6)]), Array(b.scalars[0..<(7 * 6)]), rtol: 0, atol: 1e-6, "layer outputs")
         }
     }
 
@@ -64,7 +64,7 @@ final class FinetuneBackwardTests: XCTestCase {
         for parameter in groups.flatMap({ $0 }) {
             let idx = GradientCheck.sampleIndices(count: parameter.value.count, limit: 12, rng: &rng)
             let numeric = GradientCheck.numeric(parameter, indices: idx, epsilon: 1e-2, loss: loss)
-            GradientCheck.assertClose(idx.map { Double(parameter.gradient.data[$0]) }, numeric, parameter.name)
+            GradientCheck.assertClose(idx.map { Double(parameter.gradient.scalars[$0]) }, numeric, parameter.name)
         }
     }
 }

@@ -43,7 +43,7 @@ final class InitFromTests: XCTestCase {
         XCTAssertEqual(result.trainer.optimizer, "adam")
         XCTAssertEqual(result.trainer.initFrom, URL(fileURLWithPath: sourceFile).standardizedFileURL.path)
         XCTAssertEqual(result.trainer.initFromCRC32, crc)
-        XCTAssertFalse(result.model.parameters.map(\.value.data) == source.model.parameters.map(\.value.data), "it trained")
+        XCTAssertFalse(result.model.parameters.map(\.value.scalars) == source.model.parameters.map(\.value.scalars), "it trained")
         XCTAssertEqual(try FileChecksum.crc32(path: sourceFile), crc, "source checkpoint unchanged")
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: run).sorted(), before, "source run folder unchanged")
     }
@@ -93,11 +93,11 @@ final class InitFromTests: XCTestCase {
             let id = Int(vocabulary.id(of: word))
             var cache = TokenEncoder.Cache()
             let encoding = adapted.model.encoder.forward(CharacterIds.ids(for: word, maxCharacters: 10), tokenCount: 1, cache: &cache)
-            for (row, value) in zip(softmax.weight.value.data[(id * p)..<((id + 1) * p)], encoding.data) {
+            for (row, value) in zip(softmax.weight.value.scalars[(id * p)..<((id + 1) * p)], encoding.scalars) {
                 XCTAssertEqual(row, value, accuracy: 1e-5, "\(word): the row is its encoding (batched vs alone: rounding only)")
             }
         }
-        XCTAssertTrue(softmax.bias.value.data.allSatisfy { $0 == 0 })
+        XCTAssertTrue(softmax.bias.value.scalars.allSatisfy { $0 == 0 })
     }
 }
 
@@ -144,16 +144,16 @@ final class VocabularyAdaptationTests: XCTestCase {
         let model = BiLanguageModel(options: options, vocabularySize: oldVocabulary.count, seed: 11)
         let p = model.projectionSize
         var rng = RandomGenerator(seed: 3)
-        let map = Tensor.uniform([p + 1, p + 1], limit: 1, rng: &rng).data
+        let map = Tensor.uniform([p + 1, p + 1], limit: 1, rng: &rng).scalars
         func affine(_ encoding: [Float]) -> [Float] {
             (0..<(p + 1)).map { c in map[p * (p + 1) + c] + (0..<p).reduce(Float(0)) { $0 + encoding[$1] * map[$1 * (p + 1) + c] } }
         }
         let softmax = try XCTUnwrap(model.softmax)
         for (id, word) in oldWords.enumerated() {
             var cache = TokenEncoder.Cache()
-            let row = affine(model.encoder.forward(CharacterIds.ids(for: word, maxCharacters: 10), tokenCount: 1, cache: &cache).data)
-            for j in 0..<p { softmax.weight.value.data[id * p + j] = row[j] }
-            softmax.bias.value.data[id] = row[p]
+            let row = affine(model.encoder.forward(CharacterIds.ids(for: word, maxCharacters: 10), tokenCount: 1, cache: &cache).scalars)
+            for j in 0..<p { softmax.weight.value[flat: id * p + j] = row[j] }
+            softmax.bias.value[flat: id] = row[p]
         }
         let files = try text("w3x newword w7x zz\n")
         let plan = try VocabularyAdaptation.plan(old: oldVocabulary, textFiles: files, mode: .replace, maxSize: nil, vocabularyFile: nil)
@@ -163,23 +163,23 @@ final class VocabularyAdaptationTests: XCTestCase {
                                         encoder: model.encoder, maxCharacters: 10, initialisation: initialisation)
             XCTAssertEqual(rows.weight.shape, [7, p])
             for (newId, oldId) in [(3, 6), (5, 10), (0, 0), (2, 2)] {   // w3x is old id 6, w7x old id 10
-                XCTAssertEqual(Array(rows.weight.data[(newId * p)..<((newId + 1) * p)]),
-                               Array(softmax.weight.value.data[(oldId * p)..<((oldId + 1) * p)]), "row \(newId) copied")
-                XCTAssertEqual(rows.bias.data[newId], softmax.bias.value.data[oldId])
+                XCTAssertEqual(Array(rows.weight.scalars[(newId * p)..<((newId + 1) * p)]),
+                               Array(softmax.weight.value.scalars[(oldId * p)..<((oldId + 1) * p)]), "row \(newId) copied")
+                XCTAssertEqual(rows.bias.scalars[newId], softmax.bias.value.scalars[oldId])
             }
             for (newId, word) in [(4, "newword"), (6, "zz")] {
                 let expected: [Float]
                 switch initialisation {
                 case .mean:
                     expected = (0...p).map { j in
-                        (0..<oldWords.count).reduce(Float(0)) { $0 + (j < p ? softmax.weight.value.data[$1 * p + j] : softmax.bias.value.data[$1]) }
+                        (0..<oldWords.count).reduce(Float(0)) { $0 + (j < p ? softmax.weight.value.scalars[$1 * p + j] : softmax.bias.value.scalars[$1]) }
                             / Float(oldWords.count)
                     }
                 case .charCNN:
                     var cache = TokenEncoder.Cache()
-                    expected = affine(model.encoder.forward(CharacterIds.ids(for: word, maxCharacters: 10), tokenCount: 1, cache: &cache).data)
+                    expected = affine(model.encoder.forward(CharacterIds.ids(for: word, maxCharacters: 10), tokenCount: 1, cache: &cache).scalars)
                 }
-                let found = Array(rows.weight.data[(newId * p)..<((newId + 1) * p)]) + [rows.bias.data[newId]]
+                let found = Array(rows.weight.scalars[(newId * p)..<((newId + 1) * p)]) + [rows.bias.scalars[newId]]
                 let scale = expected.map(abs).max()!
                 for (f, e) in zip(found, expected) {
                     XCTAssertEqual(f, e, accuracy: (initialisation == .mean ? 1e-5 : 2e-2) * scale, "\(initialisation) row of \(word)")

@@ -53,7 +53,7 @@ final class KnownAnswerTests: XCTestCase {
             var values = Self.formulaWeights(count: spec.shape.reduce(1, *), scale: spec.scale, k: spec.k)
             if spec.name == "char_cnn/char_embed/weight" { for d in 0..<spec.shape[1] { values[d] = 0 } }  // padding row
             if spec.name == "highway/layer_0/bias" { for j in (spec.shape[0] / 2)..<spec.shape[0] { values[j] = -2 } }  // gate bias
-            p.value = Tensor(shape: spec.shape, data: values)
+            p.value = Tensor(shape: spec.shape, scalars: values)
         }
         return model
     }
@@ -79,19 +79,19 @@ final class KnownAnswerTests: XCTestCase {
         let n = fixture.batch * fixture.unroll, p = model.projectionSize
         var cache = TokenEncoder.Cache()
         let embedded = model.encoder.forward(b.forwardCharacters, tokenCount: n, cache: &cache)
-        assertValuesClose(embedded.data, try XCTUnwrap(fixture.windows[0].embedding), rtol: 1e-4, atol: 1e-5, "token encoder output")
+        assertValuesClose(embedded.scalars, try XCTUnwrap(fixture.windows[0].embedding), rtol: 1e-4, atol: 1e-5, "token encoder output")
         var rng = RandomGenerator(seed: 0)
         var stackCache = LSTMStack.Cache()
         let forward = model.forwardStack.forward(embedded.reshaped([fixture.batch, fixture.unroll, p]),
                                                  states: model.forwardStack.zeroStates(batch: fixture.batch),
                                                  training: false, rng: &rng, cache: &stackCache)
-        assertValuesClose(forward.outputs.last!.data, try XCTUnwrap(fixture.windows[0].forward_top), rtol: 1e-4, atol: 1e-5,
+        assertValuesClose(forward.outputs.last!.scalars, try XCTUnwrap(fixture.windows[0].forward_top), rtol: 1e-4, atol: 1e-5,
                           "forward LM top layer")
         let backwardEmbedded = model.encoder.forward(b.backwardCharacters, tokenCount: n, cache: &cache)
         let backward = model.backwardStack.forward(backwardEmbedded.reshaped([fixture.batch, fixture.unroll, p]),
                                                    states: model.backwardStack.zeroStates(batch: fixture.batch),
                                                    training: false, rng: &rng, cache: &stackCache)
-        assertValuesClose(backward.outputs.last!.data, try XCTUnwrap(fixture.windows[0].backward_top), rtol: 1e-4, atol: 1e-5,
+        assertValuesClose(backward.outputs.last!.scalars, try XCTUnwrap(fixture.windows[0].backward_top), rtol: 1e-4, atol: 1e-5,
                           "backward LM top layer")
     }
 
@@ -108,10 +108,10 @@ final class KnownAnswerTests: XCTestCase {
         for p in model.parameters {
             let sample = try XCTUnwrap(expected[p.name], p.name)
             // Tolerance: float32 sums over up to ~10^3 terms in a different order than MKL's; 1e-3 relative plus a floor.
-            assertValuesClose(sample.indices.map { p.gradient.data[$0] }, sample.values, rtol: 1e-3, atol: 1e-6,
+            assertValuesClose(sample.indices.map { p.gradient.scalars[$0] }, sample.values, rtol: 1e-3, atol: 1e-6,
                               "gradient of \(p.name)")
-            let sum = p.gradient.data.reduce(0.0) { $0 + Double($1) }
-            let absSum = p.gradient.data.reduce(0.0) { $0 + Double(abs($1)) }
+            let sum = p.gradient.scalars.reduce(0.0) { $0 + Double($1) }
+            let absSum = p.gradient.scalars.reduce(0.0) { $0 + Double(abs($1)) }
             XCTAssertEqual(absSum, sample.abs_sum, accuracy: 1e-3 * sample.abs_sum + 1e-6, "Σ|grad| of \(p.name)")
             XCTAssertEqual(sum, sample.sum, accuracy: 1e-3 * sample.abs_sum + 1e-6, "Σ grad of \(p.name)")
         }

@@ -111,7 +111,7 @@ final class OptionsAndGeneratorTests: XCTestCase {
 
     func testGenerationStopsAtEndOfSentence() throws {
         let (generator, model, vocabulary) = try generator()
-        model.softmax!.bias.value.data[Int(vocabulary.eosId)] = 100
+        model.softmax!.bias.value[flat: Int(vocabulary.eosId)] = 100
         XCTAssertEqual(generator.generate(prompt: ["the"], maxTokens: 20, temperature: 1, topK: nil, seed: 1), [],
                        "</S> is (almost surely) sampled first and ends the text without being printed")
         XCTAssertEqual(generator.generate(prompt: [], maxTokens: 20, temperature: 0, topK: nil, seed: 1), [])
@@ -119,10 +119,10 @@ final class OptionsAndGeneratorTests: XCTestCase {
 
     func testGenerationStopsAfterMaxTokensAndNeverSamplesSpecials() throws {
         let (generator, model, vocabulary) = try generator()
-        model.softmax!.bias.value.data[Int(vocabulary.eosId)] = -100
-        model.softmax!.bias.value.data[Int(vocabulary.unkId)] = 100
-        model.softmax!.bias.value.data[Int(vocabulary.bosId)] = 100
-        model.softmax!.bias.value.data[Int(vocabulary.id(of: "고양이"))] = 50
+        model.softmax!.bias.value[flat: Int(vocabulary.eosId)] = -100
+        model.softmax!.bias.value[flat: Int(vocabulary.unkId)] = 100
+        model.softmax!.bias.value[flat: Int(vocabulary.bosId)] = 100
+        model.softmax!.bias.value[flat: Int(vocabulary.id(of: "고양이"))] = 50
         XCTAssertEqual(generator.generate(prompt: ["the"], maxTokens: 4, temperature: 0, topK: nil, seed: 1),
                        ["고양이", "고양이", "고양이", "고양이"], "greedy: the likeliest word that is not <UNK> or <S>")
         let sampled = generator.generate(prompt: ["the"], maxTokens: 7, temperature: 1, topK: 2, seed: 3)

@@ -72,7 +72,7 @@ func assertBitwiseEqualParameters(_ a: BiLanguageModel, _ b: BiLanguageModel, _ 
     XCTAssertEqual(pa.map(\.name), pb.map(\.name), message, file: file, line: line)
     for (x, y) in zip(pa, pb) {
         XCTAssertEqual(x.shape, y.shape, "\(message): \(x.name)", file: file, line: line)
-        let same = x.value.data.map(\.bitPattern) == y.value.data.map(\.bitPattern)
+        let same = x.value.scalars.map(\.bitPattern) == y.value.scalars.map(\.bitPattern)
         XCTAssertTrue(same, "\(message): parameter \(x.name) differs", file: file, line: line)
     }
 }

@@ -239,6 +239,6 @@ final class PretrainerTests: XCTestCase {
         try trainer.train()
         XCTAssertGreaterThanOrEqual(trainer.trainer.tokensTrained, 8 * tinyTokensPerStep)
         XCTAssertGreaterThanOrEqual(trainer.trainer.epoch, 1, "the epoch holding the long tokens was trained through")
-        XCTAssertTrue(trainer.model.parameters.allSatisfy { $0.value.data.allSatisfy(\.isFinite) })
+        XCTAssertTrue(trainer.model.parameters.allSatisfy { $0.value.scalars.allSatisfy(\.isFinite) })
     }
 }

@@ -69,12 +69,12 @@ final class AllenNLPInteropTests: XCTestCase {
             let n = sentence.tokens.count, d = expected.dimension
             XCTAssertEqual(output.shape, [expected.layer_count, n, d], file: file, line: line)
             for k in 0..<expected.layer_count {
-                let ours = Array(output.data[(k * n * d)..<((k + 1) * n * d)])
+                let ours = Array(output.scalars[(k * n * d)..<((k + 1) * n * d)])
                 worst[k] = max(worst[k], zip(ours, sentence.layers[k]).map { abs($0 - $1) }.max() ?? 0)
             }
             var cache = ScalarMix.Cache()
             let mixed = mix.forward((0..<expected.layer_count).map { output.rows($0..<($0 + 1), shape: [n, d]) }, cache: &cache)
-            worst[expected.layer_count] = max(worst.last!, zip(mixed.data, sentence.elmo_average).map { abs($0 - $1) }.max() ?? 0)
+            worst[expected.layer_count] = max(worst.last!, zip(mixed.scalars, sentence.elmo_average).map { abs($0 - $1) }.max() ?? 0)
         }
         for (k, difference) in worst.enumerated() {
             let name = k < expected.layer_count ? "layer \(k)" : "Elmo average"
@@ -137,11 +137,11 @@ final class AllenNLPInteropTests: XCTestCase {
         let reader = try HDF5Reader(path: (bilmTf as NSString).appendingPathComponent("weights.hdf5"))
         let f = model.encoder.charCNN.outputSize
         let bCarry = try reader.floats("CNN_high_1/b_carry"), bTransform = try reader.floats("CNN_high_1/b_transform")
-        let bias = try XCTUnwrap(model.encoder.highway.layers[1].bias).value.data
+        let bias = try XCTUnwrap(model.encoder.highway.layers[1].bias).value.scalars
         XCTAssertEqual(Array(bias[f...]), bCarry.map { -$0 })
         XCTAssertEqual(Array(bias[..<f]), bTransform)
         let embed = try reader.floats("char_embed"), d = model.encoder.charCNN.config.embeddingDimension
-        let ours = model.encoder.charCNN.characterEmbedding.weight.value.data
+        let ours = model.encoder.charCNN.characterEmbedding.weight.value.scalars
         XCTAssertEqual(Array(ours[..<d]), [Float](repeating: 0, count: d), "row 0 is the mask")
         XCTAssertEqual(Array(ours[d..<(2 * d)]), Array(embed[..<d]), "id 1 uses file row 0")
         XCTAssertEqual(ours.count, embed.count + d)
@@ -203,8 +203,8 @@ final class AllenNLPInteropTests: XCTestCase {
         }
         try writer.close()
         let model = try BilmTfWeights.importModel(options: options, weightsPath: trimmed, vocabularySize: 3)
-        XCTAssertEqual(model.encoder.projection.weight.value.data, (0..<400).map { $0 / 20 == $0 % 20 ? 1 : 0 })
-        XCTAssertEqual(model.encoder.projection.bias?.value.data, [Float](repeating: 0, count: 20))
+        XCTAssertEqual(model.encoder.projection.weight.value.scalars, (0..<400).map { $0 / 20 == $0 % 20 ? 1 : 0 })
+        XCTAssertEqual(model.encoder.projection.bias?.value.scalars, [Float](repeating: 0, count: 20))
     }
 
     func testExportRefusesToReplaceFilesUnlessAsked() throws {

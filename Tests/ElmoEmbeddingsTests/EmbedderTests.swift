@@ -26,7 +26,7 @@ final class EmbedderTests: XCTestCase {
         let out = embedder.embed([["the", "cat"], ["고양이", "sat", "on", "mats"]])
         XCTAssertEqual(out.map(\.shape), [[3, 2, 10], [3, 4, 10]])
         let layer0 = out[0].rows(0..<1, shape: [2, 10])
-        for t in 0..<2 { XCTAssertEqual(Array(layer0.data[(t * 10)..<(t * 10 + 5)]), Array(layer0.data[(t * 10 + 5)..<(t * 10 + 10)])) }
+        for t in 0..<2 { XCTAssertEqual(Array(layer0.scalars[(t * 10)..<(t * 10 + 5)]), Array(layer0.scalars[(t * 10 + 5)..<(t * 10 + 10)])) }
     }
 
     /// A sentence's vectors do not depend on its batch companions or its position in the batch.

@@ -59,7 +59,7 @@ final class ExportTests: XCTestCase {
         XCTAssertEqual(Set(reader.datasetNames), ["0", "1", "2", "sentence_to_index"])
         for k in 0..<3 {
             XCTAssertEqual(try reader.shape(String(k)), expected[k].shape)
-            assertValuesClose(try reader.floats(String(k)), expected[k].data, rtol: 0, atol: 0, "dataset \(k)")
+            assertValuesClose(try reader.floats(String(k)), expected[k].scalars, rtol: 0, atol: 0, "dataset \(k)")
         }
         let mapping = try JSONSerialization.jsonObject(with: Data(try reader.string("sentence_to_index").utf8)) as? [String: String]
         XCTAssertEqual(mapping, ["the cat sat": "2", "고양이": "1"])  // a repeated sentence maps to its last line, as AllenNLP's dict does
@@ -77,7 +77,7 @@ final class ExportTests: XCTestCase {
             let entry = try XCTUnwrap(shapes[String(k)])
             XCTAssertEqual(entry[0] as? [Int], expected[k].shape)
             XCTAssertEqual(entry[1] as? String, "float32")
-            XCTAssertEqual((entry[2] as! NSNumber).doubleValue, expected[k].data.reduce(0.0) { $0 + Double($1) }, accuracy: 1e-3)
+            XCTAssertEqual((entry[2] as! NSNumber).doubleValue, expected[k].scalars.reduce(0.0) { $0 + Double($1) }, accuracy: 1e-3)
         }
         XCTAssertEqual(lines[1], "1")
     }

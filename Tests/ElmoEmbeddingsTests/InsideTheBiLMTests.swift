@@ -30,16 +30,16 @@ final class InsideTheBiLMTests: XCTestCase {
         let (_, finals) = model.forwardStack.forward(x, states: model.forwardStack.zeroStates(batch: 1), training: false, rng: &rng,
                                                      cache: &cache)
         let c = model.options.lstm.cellSize, cells = cache.memoryCells[0]
-        XCTAssertEqual(Array(cells.data[(4 * c)...]), finals[0].c.data, "the last step's cells are the final state")
+        XCTAssertEqual(Array(cells.scalars[(4 * c)...]), finals[0].c.scalars, "the last step's cells are the final state")
         for t in 0..<3 {
-            assertValuesClose(Array(trace.groups[0].values[(t * c)..<((t + 1) * c)]), Array(cells.data[((t + 1) * c)..<((t + 2) * c)]),
+            assertValuesClose(Array(trace.groups[0].values[(t * c)..<((t + 1) * c)]), Array(cells.scalars[((t + 1) * c)..<((t + 2) * c)]),
                               rtol: 0, atol: 1e-6, "forward layer 1 cells of token \(t)")
         }
 
         let out = model.layerOutputsAndCells(characters: chars, batchSize: 1, steps: 5, lengths: [5])
         XCTAssertEqual(out.layers, model.layerOutputs(characters: chars, batchSize: 1, steps: 5, lengths: [5]))
         let d = embedder.dimension
-        assertValuesClose(Array(out.layers[2].data[d..<(4 * d)]), Array(embedded[0].data[(2 * 3 * d)...]), rtol: 0, atol: 1e-6,
+        assertValuesClose(Array(out.layers[2].scalars[d..<(4 * d)]), Array(embedded[0].scalars[(2 * 3 * d)...]), rtol: 0, atol: 1e-6,
                           "the same vectors as embed")
     }
 
@@ -105,7 +105,7 @@ final class InsideTheBiLMTests: XCTestCase {
         let d = embedder.dimension
         for layer in [NeighborIndex.Layer.layer(0), .layer(2), .mix] {
             let all = (0..<3).map { query.rows($0..<($0 + 1), shape: [4, d]) }
-            let vector = Array(try NeighborIndex.select(layer, from: all).data[(2 * d)..<(3 * d)])
+            let vector = Array(try NeighborIndex.select(layer, from: all).scalars[(2 * d)..<(3 * d)])
             let hits = try index.nearest(to: vector, layer: layer, k: 3)
             XCTAssertEqual(hits.count, 3)
             XCTAssertEqual(hits[0].token, "sat")
@@ -123,7 +123,7 @@ final class InsideTheBiLMTests: XCTestCase {
             let loaded = try NeighborIndex.load(saved, checkpoint: checkpoint)
             XCTAssertEqual(loaded.sentences, corpus)
             XCTAssertEqual(try loaded.nearest(to: vector, layer: layer, k: 3).map(\.token), hits.map(\.token))
-            assertValuesClose(loaded.layers[1].data, index.layers[1].data, rtol: 1e-3, atol: 1e-3, "float16 vectors")
+            assertValuesClose(loaded.layers[1].scalars, index.layers[1].scalars, rtol: 1e-3, atol: 1e-3, "float16 vectors")
         }
         XCTAssertThrowsError(try index.nearest(to: [Float](repeating: 0, count: d), layer: .layer(3), k: 1)) {
             XCTAssertTrue("\($0)".contains("0...2"), "\($0)")

@@ -18,10 +18,10 @@ final class CRFTests: XCTestCase {
     /// score(y) of one sentence (b) by the formula, in Double.
     private func score(_ crf: CRF, _ emissions: Tensor, _ b: Int, _ tags: [Int]) -> Double {
         let (T, K) = (emissions.shape[1], crf.tagCount)
-        var s = Double(crf.startTransitions.value.data[tags[0]]) + Double(crf.endTransitions.value.data[tags.last!])
+        var s = Double(crf.startTransitions.value.scalars[tags[0]]) + Double(crf.endTransitions.value.scalars[tags.last!])
         for (t, tag) in tags.enumerated() {
-            s += Double(emissions.data[(b * T + t) * K + tag])
-            if t > 0 { s += Double(crf.transitions.value.data[tags[t - 1] * K + tag]) }
+            s += Double(emissions.scalars[(b * T + t) * K + tag])
+            if t > 0 { s += Double(crf.transitions.value.scalars[tags[t - 1] * K + tag]) }
         }
         return s
     }
@@ -72,10 +72,10 @@ final class CRFTests: XCTestCase {
         XCTAssertEqual(nll, logZ - score(crf, emissions, 0, tags.map { Int($0) }), accuracy: 1e-9 * abs(logZ))
         crf.zeroGradients()
         let dE = crf.backward(scale: 1, cache: cache)
-        XCTAssertTrue((dE.data + crf.transitions.gradient.data).allSatisfy { $0.isFinite })
+        XCTAssertTrue((dE.scalars + crf.transitions.gradient.scalars).allSatisfy { $0.isFinite })
         // Each step's marginals sum to 1 and the gold tag subtracts 1, so every row of dE sums to 0.
         for t in 0..<4 {
-            XCTAssertEqual(dE.data[(t * 3)..<(t * 3 + 3)].reduce(0, +), 0, accuracy: 1e-5, "row \(t)")
+            XCTAssertEqual(dE.scalars[(t * 3)..<(t * 3 + 3)].reduce(0, +), 0, accuracy: 1e-5, "row \(t)")
         }
     }
 
@@ -85,10 +85,10 @@ final class CRFTests: XCTestCase {
         // two ways into it (−1000 each), +2000, then two free last tags: log Z = 1000 + 2·log 2 (brute force below).
         var rng = RandomGenerator(seed: 13)
         let crf = CRF(tagCount: 2, name: "crf", rng: &rng)
-        crf.transitions.value = Tensor(shape: [2, 2], data: [0, -1000, 0, 0])
+        crf.transitions.value = Tensor(shape: [2, 2], scalars: [0, -1000, 0, 0])
         crf.startTransitions.value = Tensor(zeros: [2])
         crf.endTransitions.value = Tensor(zeros: [2])
-        var emissions = Tensor(shape: [1, 3, 2], data: [0, -1000, 0, 2000, 0, 0])
+        var emissions = Tensor(shape: [1, 3, 2], scalars: [0, -1000, 0, 2000, 0, 0])
         let tags: [Int32] = [0, 0, 0]
         func loss(_ input: Tensor) -> Double {
             var cache = CRF.Cache()
@@ -102,11 +102,11 @@ final class CRFTests: XCTestCase {
         crf.zeroGradients()
         let dE = crf.backward(scale: 1, cache: cache)
         let all = Array(0..<emissions.count)
-        GradientCheck.assertClose(all.map { Double(dE.data[$0]) },
+        GradientCheck.assertClose(all.map { Double(dE.scalars[$0]) },
                                   GradientCheck.numeric(&emissions, indices: all, epsilon: 1e-2, loss: loss),
                                   rtol: 1e-2, atol: 1e-4, "dEmissions")
         let idx = Array(0..<4)
-        GradientCheck.assertClose(idx.map { Double(crf.transitions.gradient.data[$0]) },
+        GradientCheck.assertClose(idx.map { Double(crf.transitions.gradient.scalars[$0]) },
                                   GradientCheck.numeric(crf.transitions, indices: idx, epsilon: 1e-2) { loss(emissions) },
                                   rtol: 1e-2, atol: 1e-4, "dTransitions")
     }
@@ -128,18 +128,18 @@ final class CRFTests: XCTestCase {
         let dE = crf.backward(scale: scale, cache: cache)
 
         let all = Array(0..<emissions.count)
-        GradientCheck.assertClose(all.map { Double(dE.data[$0]) },
+        GradientCheck.assertClose(all.map { Double(dE.scalars[$0]) },
                                   GradientCheck.numeric(&emissions, indices: all, epsilon: 1e-2, loss: loss),
                                   rtol: 1e-2, atol: 1e-4, "dEmissions")
         for p in crf.parameters {
             let idx = Array(0..<p.value.count)
             let numeric = GradientCheck.numeric(p, indices: idx, epsilon: 1e-2) { loss(emissions) }
-            GradientCheck.assertClose(idx.map { Double(p.gradient.data[$0]) }, numeric, rtol: 1e-2, atol: 1e-4, p.name)
+            GradientCheck.assertClose(idx.map { Double(p.gradient.scalars[$0]) }, numeric, rtol: 1e-2, atol: 1e-4, p.name)
         }
         // Backward accumulates: a second call doubles the parameter gradients.
-        let once = crf.transitions.gradient.data
+        let once = crf.transitions.gradient.scalars
         _ = crf.backward(scale: scale, cache: cache)
-        assertValuesClose(crf.transitions.gradient.data, once.map { 2 * $0 }, "accumulation")
+        assertValuesClose(crf.transitions.gradient.scalars, once.map { 2 * $0 }, "accumulation")
     }
 
     func testPaddingIsIgnored() {
@@ -154,16 +154,16 @@ final class CRFTests: XCTestCase {
 
         var padded = emissions, paddedTags = tags
         for t in 3..<5 {
-            for k in 0..<4 { padded.data[t * 4 + k] = 50 * Float(k + t) }
+            for k in 0..<4 { padded[flat: t * 4 + k] = 50 * Float(k + t) }
             paddedTags[t] = 3
         }
         var other = CRF.Cache()
         XCTAssertEqual(crf.negativeLogLikelihood(emissions: padded, tags: paddedTags, lengths: lengths, cache: &other), nll)
-        XCTAssertTrue(dE.data[12..<20].allSatisfy { $0 == 0 }, "dEmissions at padding must be zero")
-        XCTAssertTrue(dE.data[0..<12].contains { $0 != 0 })
+        XCTAssertTrue(dE.scalars[12..<20].allSatisfy { $0 == 0 }, "dEmissions at padding must be zero")
+        XCTAssertTrue(dE.scalars[0..<12].contains { $0 != 0 })
 
         // The padded sentence alone gives the same NLL as in the batch.
-        let alone = Tensor(shape: [1, 3, 4], data: Array(emissions.data[0..<12]))
+        let alone = Tensor(shape: [1, 3, 4], scalars: Array(emissions.scalars[0..<12]))
         var single = CRF.Cache()
         let first = crf.negativeLogLikelihood(emissions: alone, tags: [1, 2, 3], lengths: [3], cache: &single)
         XCTAssertEqual(first, nll - (cache.logPartitions[1] - score(crf, emissions, 1, [3, 2, 1, 0, 1])), accuracy: 1e-9)
@@ -196,7 +196,7 @@ final class CRFTests: XCTestCase {
         // Emissions shout "I-X" at a sentence start and "I-Y" right after an "O" or a "B-X".
         var emissions = Tensor(zeros: [2, 4, 5])
         for (b, t, tag) in [(0, 0, 2), (0, 1, 2), (0, 2, 0), (0, 3, 4), (1, 0, 0), (1, 1, 4), (1, 2, 1), (1, 3, 4)] {
-            emissions.data[(b * 4 + t) * 5 + tag] = 10
+            emissions[flat: (b * 4 + t) * 5 + tag] = 10
         }
         let free = crf.viterbi(emissions: emissions, lengths: [4, 4])
         XCTAssertEqual(free, [[2, 2, 0, 4], [0, 4, 1, 4]], "unconstrained decoding follows the emissions")
@@ -221,7 +221,7 @@ final class CRFTests: XCTestCase {
     func testEndConstraint() {
         var rng = RandomGenerator(seed: 12)
         let crf = CRF(tagCount: 2, name: "crf", rng: &rng)
-        let emissions = Tensor(shape: [1, 2, 2], data: [0, 5, 0, 5])
+        let emissions = Tensor(shape: [1, 2, 2], scalars: [0, 5, 0, 5])
         let all = [[true, true], [true, true]]
         XCTAssertEqual(crf.viterbi(emissions: emissions, lengths: [2]), [[1, 1]])
         let noEndOnOne = CRFConstraints(allowed: all, allowedStart: [true, true], allowedEnd: [true, false])

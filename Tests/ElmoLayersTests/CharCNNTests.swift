@@ -12,10 +12,10 @@ final class CharCNNTests: XCTestCase {
         XCTAssertEqual(cnn.parameters.map(\.name), ["cnn/char_embed/weight", "cnn/conv_0/weight", "cnn/conv_0/bias",
                                                     "cnn/conv_1/weight", "cnn/conv_1/bias", "cnn/conv_2/weight", "cnn/conv_2/bias"])
         XCTAssertEqual(cnn.parameters.map(\.shape), [[262, 16], [16, 32], [32], [32, 32], [32], [48, 64], [64]])
-        XCTAssertEqual(Array(cnn.characterEmbedding.weight.value.data[0..<16]), [Float](repeating: 0, count: 16))
+        XCTAssertEqual(Array(cnn.characterEmbedding.weight.value.scalars[0..<16]), [Float](repeating: 0, count: 16))
         let limit = 1 / Float(48).squareRoot()
-        XCTAssertTrue(cnn.convolutions[2].value.data.allSatisfy { abs($0) <= limit })
-        XCTAssertTrue(cnn.convolutions[2].value.data.contains { abs($0) > 0.9 * limit }, "init should span ±1/√(w·D)")
+        XCTAssertTrue(cnn.convolutions[2].value.scalars.allSatisfy { abs($0) <= limit })
+        XCTAssertTrue(cnn.convolutions[2].value.scalars.contains { abs($0) > 0.9 * limit }, "init should span ±1/√(w·D)")
     }
 
     func testConfigDecodingFillsDefaultsAndRejectsBadFilters() throws {
@@ -35,20 +35,20 @@ final class CharCNNTests: XCTestCase {
         let config = CharCNNConfig(filters: [[1, 1], [2, 2]], embeddingDimension: 2, maxCharacters: 3, characterVocabularySize: 4)
         let cnn = CharCNN(config: config, name: "c", rng: &rng)
         // Rows: id 0 (mask, zero), 1, 2, 3.
-        cnn.characterEmbedding.weight.value = Tensor(shape: [4, 2], data: [0, 0, 1, 2, -1, 0.5, 3, -2])
+        cnn.characterEmbedding.weight.value = Tensor(shape: [4, 2], scalars: [0, 0, 1, 2, -1, 0.5, 3, -2])
         // Width 1: channel = e0 + e1.
-        cnn.convolutions[0].value = Tensor(shape: [2, 1], data: [1, 1])
-        cnn.convolutionBiases[0].value = Tensor(shape: [1], data: [0.5])
+        cnn.convolutions[0].value = Tensor(shape: [2, 1], scalars: [1, 1])
+        cnn.convolutionBiases[0].value = Tensor(shape: [1], scalars: [0.5])
         // Width 2, rows (offset 0, d 0), (0, 1), (1, 0), (1, 1): channel 0 = e[p].0 + e[p+1].1,
         // channel 1 = −e[p].1 − e[p+1].0.
-        cnn.convolutions[1].value = Tensor(shape: [4, 2], data: [1, 0, 0, -1, 0, -1, 1, 0])
-        cnn.convolutionBiases[1].value = Tensor(shape: [2], data: [0, -0.25])
+        cnn.convolutions[1].value = Tensor(shape: [4, 2], scalars: [1, 0, 0, -1, 0, -1, 1, 0])
+        cnn.convolutionBiases[1].value = Tensor(shape: [2], scalars: [0, -0.25])
         var cache = CharCNN.Cache()
         let y = cnn.forward([1, 2, 3, 3, 0, 0], tokenCount: 2, cache: &cache)
         // Token [1, 2, 3]: width 1 sums 3, −0.5, 1 → max 3 + 0.5 = 3.5.
         //   Width 2 channel 0: 1 + 0.5 = 1.5, −1 − 2 = −3 → 1.5; channel 1: −2 + 1 = −1, −0.5 − 3 = −3.5 → −1 − 0.25 → relu 0.
         // Token [3, 0, 0]: width 1: 1, 0, 0 → 1 + 0.5 = 1.5. Width 2: channel 0: 3 + 0, 0 → 3; channel 1: 2, 0 → 2 − 0.25.
-        assertTensorsClose(y, Tensor(shape: [2, 3], data: [3.5, 1.5, 0, 1.5, 3, 1.75]), "char CNN forward")
+        assertTensorsClose(y, Tensor(shape: [2, 3], scalars: [3.5, 1.5, 0, 1.5, 3, 1.75]), "char CNN forward")
     }
 
     func testForwardMatchesIm2colReference() {
@@ -77,7 +77,7 @@ final class CharCNNTests: XCTestCase {
         let serial = cnn.forward(chars, tokenCount: tokens, cache: &cache)
         BLAS.setThreads(2)
         let split = cnn.forward(chars, tokenCount: tokens, cache: &cache)
-        XCTAssertEqual(serial.data, split.data)
+        XCTAssertEqual(serial.scalars, split.scalars)
     }
 
     func testGradientsMatchFiniteDifferencesTanh() {
@@ -108,7 +108,7 @@ final class CharCNNTests: XCTestCase {
         let reference = Self.referencePreActivation(cnn, chars: chars, tokens: tokens)
         XCTAssertGreaterThan(reference.maxMargin, 10 * epsilon, "a max over positions is too close to a tie")
         if activation == .relu {
-            XCTAssertGreaterThan(reference.preActivation.data.map(abs).min()!, 10 * epsilon, "a relu input is too close to 0")
+            XCTAssertGreaterThan(reference.preActivation.scalars.map(abs).min()!, 10 * epsilon, "a relu input is too close to 0")
         }
 
         let w = Tensor.gaussian([tokens, cnn.outputSize], std: 1, rng: &rng)
@@ -122,16 +122,16 @@ final class CharCNNTests: XCTestCase {
         cnn.backward(w, cache: cache)
 
         let D = config.embeddingDimension
-        XCTAssertEqual(Array(cnn.characterEmbedding.weight.gradient.data[0..<D]), [Float](repeating: 0, count: D),
+        XCTAssertEqual(Array(cnn.characterEmbedding.weight.gradient.scalars[0..<D]), [Float](repeating: 0, count: D),
                        "the mask row must receive no gradient")
         for p in cnn.parameters {
             var idx = GradientCheck.sampleIndices(count: p.value.count, limit: 40, rng: &rng)
             // The mask row's gradient is blocked by design (checked above), so finite differences would disagree.
             if p === cnn.characterEmbedding.weight { idx.removeAll { $0 < D } }
             let numeric = GradientCheck.numeric(p, indices: idx, epsilon: epsilon, loss: loss)
-            GradientCheck.assertClose(idx.map { Double(p.gradient.data[$0]) }, numeric, "\(activation) \(p.name)")
+            GradientCheck.assertClose(idx.map { Double(p.gradient.scalars[$0]) }, numeric, "\(activation) \(p.name)")
         }
-        XCTAssertTrue(cnn.parameters.allSatisfy { $0.gradient.data.contains { $0 != 0 } }, "every parameter should get gradient")
+        XCTAssertTrue(cnn.parameters.allSatisfy { $0.gradient.scalars.contains { $0 != 0 } }, "every parameter should get gradient")
     }
 
     /// Tokens laid out like ELMo's: begin-of-word, 1–4 random chars, end-of-word, then padding (the last id) to W.
@@ -165,7 +165,7 @@ final class CharCNNTests: XCTestCase {
             var cols = Tensor(zeros: [N * P, width * D])
             x.withPointer { px in cols.withMutablePointer { Kernels.im2col(px, tokens: N, chars: W, dim: D, width: width, columns: $0) } }
             var conv = Tensor(zeros: [N * P, count])
-            BLAS.matmul(cols, cnn.convolutions[k].value, into: &conv)
+            CPUBackend().matmul(cols, cnn.convolutions[k].value, into: &conv)
             var argmax = [Int32](repeating: 0, count: N * count)
             conv.withPointer { pc in
                 pre.withMutablePointer { py in
@@ -174,10 +174,10 @@ final class CharCNNTests: XCTestCase {
             }
             for n in 0..<N {
                 for c in 0..<count {
-                    let best = pre.data[n * F + column + c]
-                    let others = (0..<P).map { conv.data[(n * P + $0) * count + c] }.filter { best - $0 > 1e-5 }
+                    let best = pre.scalars[n * F + column + c]
+                    let others = (0..<P).map { conv.scalars[(n * P + $0) * count + c] }.filter { best - $0 > 1e-5 }
                     if let runnerUp = others.max() { margin = min(margin, best - runnerUp) }
-                    pre.data[n * F + column + c] += cnn.convolutionBiases[k].value.data[c]
+                    pre[flat: n * F + column + c] += cnn.convolutionBiases[k].value.scalars[c]
                 }
             }
             column += count

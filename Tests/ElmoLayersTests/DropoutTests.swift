@@ -22,9 +22,9 @@ final class DropoutTests: XCTestCase {
         let x = Tensor(shape: [100, 100], repeating: 2)
         var cache = Dropout.Cache()
         let y = Dropout(probability: 0.25).forward(x, training: true, rng: &rng, cache: &cache)
-        let zeros = y.data.filter { $0 == 0 }.count
+        let zeros = y.scalars.filter { $0 == 0 }.count
         XCTAssertEqual(Double(zeros) / 10_000, 0.25, accuracy: 0.02)
-        XCTAssertTrue(y.data.allSatisfy { $0 == 0 || abs($0 - 2 / 0.75) < 1e-6 }, "kept values must be x / (1 - p)")
+        XCTAssertTrue(y.scalars.allSatisfy { $0 == 0 || abs($0 - 2 / 0.75) < 1e-6 }, "kept values must be x / (1 - p)")
     }
 
     func testSameSeedGivesSameMask() {
@@ -54,7 +54,7 @@ final class DropoutTests: XCTestCase {
         XCTAssertTrue(cache.mask.contains(0) && cache.mask.contains { $0 > 1 }, "the check needs dropped and kept elements")
         let dx = dropout.backward(w, cache: cache)
         let idx = Array(0..<x.count)
-        GradientCheck.assertClose(idx.map { Double(dx.data[$0]) },
+        GradientCheck.assertClose(idx.map { Double(dx.scalars[$0]) },
                                   GradientCheck.numeric(&x, indices: idx, epsilon: 1e-2, loss: loss), "dx")
     }
 }

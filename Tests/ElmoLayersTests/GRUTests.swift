@@ -9,12 +9,12 @@ final class GRUTests: XCTestCase {
     /// h_t computed from the equations in scalar code, for x `[1, T, I]`.
     private func referenceForward(_ layer: GRU, _ x: Tensor) -> [Float] {
         let T = x.shape[1], I = layer.inputSize, H = layer.hiddenSize
-        let wx = layer.inputWeight.value.data, bx = layer.inputBias.value.data
-        let wh = layer.recurrentWeight.value.data, bh = layer.recurrentBias.value.data
+        let wx = layer.inputWeight.value.scalars, bx = layer.inputBias.value.scalars
+        let wh = layer.recurrentWeight.value.scalars, bh = layer.recurrentBias.value.scalars
         func sigmoid(_ v: Float) -> Float { 1 / (1 + exp(-v)) }
         var h = [Float](repeating: 0, count: H), out: [Float] = []
         for t in 0..<T {
-            func a(_ col: Int) -> Float { bx[col] + (0..<I).reduce(0) { $0 + x.data[t * I + $1] * wx[$1 * 3 * H + col] } }
+            func a(_ col: Int) -> Float { bx[col] + (0..<I).reduce(0) { $0 + x.scalars[t * I + $1] * wx[$1 * 3 * H + col] } }
             func g(_ col: Int) -> Float { bh[col] + (0..<H).reduce(0) { $0 + h[$1] * wh[$1 * 3 * H + col] } }
             h = (0..<H).map { j in
                 let r = sigmoid(a(j) + g(j)), z = sigmoid(a(H + j) + g(H + j))
@@ -33,7 +33,7 @@ final class GRUTests: XCTestCase {
         var cache = GRU.Cache()
         let y = layer.forward(x, cache: &cache)
         XCTAssertEqual(y.shape, [1, 5, 4])
-        assertValuesClose(y.data, referenceForward(layer, x), rtol: 1e-5, atol: 1e-6, "GRU forward vs equations")
+        assertValuesClose(y.scalars, referenceForward(layer, x), rtol: 1e-5, atol: 1e-6, "GRU forward vs equations")
     }
 
     func testGradientsMatchFiniteDifferences() {
@@ -66,9 +66,9 @@ final class GRUTests: XCTestCase {
         var cache = MaskedBiGRU.Cache()
         let alone = layer.forward(sentence, lengths: [2], cache: &cache)
         var batch = Tensor.gaussian([2, 5, 3], std: 1, rng: &rng)
-        for i in 0..<6 { batch.data[i] = sentence.data[i] }
+        for i in 0..<6 { batch[flat: i] = sentence.scalars[i] }
         let padded = layer.forward(batch, lengths: [2, 5], cache: &cache)
-        assertValuesClose(Array(padded.data[0..<16]), alone.data, rtol: 0, atol: 1e-6, "real steps of the padded sentence")
-        XCTAssertEqual(Array(padded.data[16..<40]), [Float](repeating: 0, count: 24), "outputs at padding")
+        assertValuesClose(Array(padded.scalars[0..<16]), alone.scalars, rtol: 0, atol: 1e-6, "real steps of the padded sentence")
+        XCTAssertEqual(Array(padded.scalars[16..<40]), [Float](repeating: 0, count: 24), "outputs at padding")
     }
 }

@@ -11,8 +11,8 @@ final class HighwayTests: XCTestCase {
         XCTAssertEqual(highway.parameters.map(\.name), ["hw/layer_0/weight", "hw/layer_0/bias", "hw/layer_1/weight", "hw/layer_1/bias"])
         for layer in highway.layers {
             XCTAssertEqual(layer.weight.shape, [3, 6])
-            XCTAssertEqual(Array(layer.bias!.value.data[3..<6]), [-2, -2, -2])
-            XCTAssertTrue(layer.bias!.value.data[0..<3].allSatisfy { abs($0) <= 1 / Float(3).squareRoot() })
+            XCTAssertEqual(Array(layer.bias!.value.scalars[3..<6]), [-2, -2, -2])
+            XCTAssertTrue(layer.bias!.value.scalars[0..<3].allSatisfy { abs($0) <= 1 / Float(3).squareRoot() })
         }
     }
 
@@ -20,14 +20,14 @@ final class HighwayTests: XCTestCase {
         var rng = RandomGenerator(seed: 2)
         let highway = Highway(size: 1, layerCount: 1, name: "hw", rng: &rng)
         // Columns: [A | B]; u = 2x + 0.5, v = -x + 0 (gate).
-        highway.layers[0].weight.value = Tensor(shape: [1, 2], data: [2, -1])
-        highway.layers[0].bias!.value = Tensor(shape: [2], data: [0.5, 0])
+        highway.layers[0].weight.value = Tensor(shape: [1, 2], scalars: [2, -1])
+        highway.layers[0].bias!.value = Tensor(shape: [2], scalars: [0.5, 0])
         var cache = Highway.Cache()
-        let y = highway.forward(Tensor(shape: [2, 1], data: [1, -1]), cache: &cache)
+        let y = highway.forward(Tensor(shape: [2, 1], scalars: [1, -1]), cache: &cache)
         // x = 1: u = 2.5, g = sigmoid(-1); x = -1: u = -1.5 (relu → 0), g = sigmoid(1).
         let g1 = 1 / (1 + exp(Float(1))), g2 = 1 / (1 + exp(Float(-1)))
         let expected: [Float] = [g1 * 1 + (1 - g1) * 2.5, g2 * -1 + (1 - g2) * 0]
-        assertTensorsClose(y, Tensor(shape: [2, 1], data: expected), "highway forward")
+        assertTensorsClose(y, Tensor(shape: [2, 1], scalars: expected), "highway forward")
     }
 
     /// Checks dx and every parameter of a 2-layer highway against central differences.
@@ -50,18 +50,18 @@ final class HighwayTests: XCTestCase {
             for (k, layer) in highway.layers.enumerated() {
                 var linearCache = Linear.Cache()
                 let h = layer.forward(cache.linear[k].input, cache: &linearCache)
-                let margin = (0..<3).flatMap { r in (0..<4).map { abs(h.data[r * 8 + $0]) } }.min()!
+                let margin = (0..<3).flatMap { r in (0..<4).map { abs(h.scalars[r * 8 + $0]) } }.min()!
                 XCTAssertGreaterThan(margin, 10 * epsilon, "layer \(k): a pre-activation is too close to relu's kink")
             }
         }
 
         let xi = Array(0..<x.count)
-        GradientCheck.assertClose(xi.map { Double(dx.data[$0]) },
+        GradientCheck.assertClose(xi.map { Double(dx.scalars[$0]) },
                                   GradientCheck.numeric(&x, indices: xi, epsilon: epsilon, loss: loss), "\(activation) dx")
         for p in highway.parameters {
             let idx = Array(0..<p.value.count)
             let numeric = GradientCheck.numeric(p, indices: idx, epsilon: epsilon) { loss(x) }
-            GradientCheck.assertClose(idx.map { Double(p.gradient.data[$0]) }, numeric, "\(activation) \(p.name)")
+            GradientCheck.assertClose(idx.map { Double(p.gradient.scalars[$0]) }, numeric, "\(activation) \(p.name)")
         }
     }
 

@@ -13,7 +13,7 @@ final class LSTMWithProjectionTests: XCTestCase {
         let layer = LSTMWithProjection(inputSize: input, cellSize: C, projectionSize: P, cellClip: cellClip,
                                        projectionClip: projectionClip, residual: residual, name: "lstm", rng: &rng)
         // Larger weights than the default init, so that clips of 0.5 are hit by some (not all) elements.
-        for p in layer.parameters { for i in 0..<p.value.count { p.value.data[i] *= 2.5 } }
+        for p in layer.parameters { for i in 0..<p.value.count { p.value[flat: i] *= 2.5 } }
         return layer
     }
 
@@ -28,16 +28,16 @@ final class LSTMWithProjectionTests: XCTestCase {
         let steps = x.shape[1], inputs = layer.inputSize, G = 4 * C
         func sig(_ v: Double) -> Double { 1 / (1 + exp(-v)) }
         func clip(_ v: Double, _ limit: Float?) -> Double { limit.map { min(max(v, -Double($0)), Double($0)) } ?? v }
-        let wx = layer.inputWeight.value.data.map(Double.init), bx = layer.bias.value.data.map(Double.init)
-        let wh = layer.recurrentWeight.value.data.map(Double.init), wp = layer.projectionWeight.value.data.map(Double.init)
-        var h = initial.h.data.map(Double.init), c = initial.c.data.map(Double.init)
+        let wx = layer.inputWeight.value.scalars.map(Double.init), bx = layer.bias.value.scalars.map(Double.init)
+        let wh = layer.recurrentWeight.value.scalars.map(Double.init), wp = layer.projectionWeight.value.scalars.map(Double.init)
+        var h = initial.h.scalars.map(Double.init), c = initial.c.scalars.map(Double.init)
         var y = [Double](repeating: 0, count: B * steps * P)
         for t in 0..<steps {
             var newH = h
             for b in 0..<B {
                 var g = bx
                 for k in 0..<G {
-                    for i in 0..<inputs { g[k] += Double(x.data[(b * steps + t) * inputs + i]) * wx[i * G + k] }
+                    for i in 0..<inputs { g[k] += Double(x.scalars[(b * steps + t) * inputs + i]) * wx[i * G + k] }
                     for p in 0..<P { g[k] += h[b * P + p] * wh[p * G + k] }
                 }
                 var m = [Double](repeating: 0, count: C)
@@ -50,7 +50,7 @@ final class LSTMWithProjectionTests: XCTestCase {
                     var s = 0.0
                     for k in 0..<C { s += m[k] * wp[k * P + p] }
                     newH[b * P + p] = clip(s, layer.projectionClip)
-                    y[(b * steps + t) * P + p] = newH[b * P + p] + (layer.residual ? Double(x.data[(b * steps + t) * inputs + p]) : 0)
+                    y[(b * steps + t) * P + p] = newH[b * P + p] + (layer.residual ? Double(x.scalars[(b * steps + t) * inputs + p]) : 0)
                 }
             }
             h = newH
@@ -70,9 +70,9 @@ final class LSTMWithProjectionTests: XCTestCase {
             let ref = naiveForward(layer, x, initial)
             let label = "clip \(String(describing: clips)) residual \(residual)"
             XCTAssertEqual(y.shape, [B, T, P])
-            assertValuesClose(y.data, ref.y.map(Float.init), rtol: 1e-4, atol: 1e-5, "output, \(label)")
-            assertValuesClose(final.h.data, ref.h.map(Float.init), rtol: 1e-4, atol: 1e-5, "final h, \(label)")
-            assertValuesClose(final.c.data, ref.c.map(Float.init), rtol: 1e-4, atol: 1e-5, "final c, \(label)")
+            assertValuesClose(y.scalars, ref.y.map(Float.init), rtol: 1e-4, atol: 1e-5, "output, \(label)")
+            assertValuesClose(final.h.scalars, ref.h.map(Float.init), rtol: 1e-4, atol: 1e-5, "final h, \(label)")
+            assertValuesClose(final.c.scalars, ref.c.map(Float.init), rtol: 1e-4, atol: 1e-5, "final c, \(label)")
             if clips != nil && !residual {
                 let hitY = ref.y.filter { abs($0) >= 0.5 }.count, hitC = ref.c.filter { abs($0) >= 0.5 }.count
                 XCTAssertTrue(hitY > 0 && hitY < ref.y.count && hitC > 0 && hitC < ref.c.count,
@@ -92,11 +92,11 @@ final class LSTMWithProjectionTests: XCTestCase {
         var stepCache = LSTMWithProjection.Cache()  // reused on purpose: storage reuse must not leak values
         for t in 0..<T {
             var xt = Tensor(zeros: [B, 1, I])
-            for b in 0..<B { for i in 0..<I { xt.data[b * I + i] = x.data[(b * T + t) * I + i] } }
+            for b in 0..<B { for i in 0..<I { xt[flat: b * I + i] = x.scalars[(b * T + t) * I + i] } }
             let (yt, next) = layer.forward(xt, initial: state, cache: &stepCache)
             var expected: [Float] = []
-            for b in 0..<B { expected += whole.data[((b * T + t) * P)..<((b * T + t + 1) * P)] }
-            assertValuesClose(yt.data, expected, rtol: 1e-6, atol: 1e-6, "step \(t) output")
+            for b in 0..<B { expected += whole.scalars[((b * T + t) * P)..<((b * T + t + 1) * P)] }
+            assertValuesClose(yt.scalars, expected, rtol: 1e-6, atol: 1e-6, "step \(t) output")
             state = next
         }
         assertTensorsClose(state.h, final.h, rtol: 1e-6, atol: 1e-6, "final h")
@@ -110,11 +110,11 @@ final class LSTMWithProjectionTests: XCTestCase {
         var cache = LSTMWithProjection.Cache()
         for t in 0..<steps {
             var xt = Tensor(zeros: [B, 1, inputs])
-            for b in 0..<B { for i in 0..<inputs { xt.data[b * inputs + i] = x.data[(b * steps + t) * inputs + i] } }
+            for b in 0..<B { for i in 0..<inputs { xt[flat: b * inputs + i] = x.scalars[(b * steps + t) * inputs + i] } }
             state = layer.forward(xt, initial: state, cache: &cache).final
             let cellLimit = layer.cellClip ?? .infinity, projectionLimit = layer.projectionClip ?? .infinity
-            pattern += state.c.data.map { abs($0) >= cellLimit }
-            pattern += state.h.data.map { abs($0) >= projectionLimit }
+            pattern += state.c.scalars.map { abs($0) >= cellLimit }
+            pattern += state.h.scalars.map { abs($0) >= projectionLimit }
         }
         return pattern
     }
@@ -125,12 +125,12 @@ final class LSTMWithProjectionTests: XCTestCase {
                                       loss: (Tensor) -> (Double, [Bool])) -> (indices: [Int], numeric: [Double]) {
         var indices: [Int] = [], numeric: [Double] = []
         for i in 0..<values.count {
-            let saved = values.data[i]
-            values.data[i] = saved + epsilon
+            let saved = values.scalars[i]
+            values[flat: i] = saved + epsilon
             let (plus, patternPlus) = loss(values)
-            values.data[i] = saved - epsilon
+            values[flat: i] = saved - epsilon
             let (minus, patternMinus) = loss(values)
-            values.data[i] = saved
+            values[flat: i] = saved
             if patternPlus == basePattern && patternMinus == basePattern {
                 indices.append(i)
                 numeric.append((plus - minus) / (2 * Double(epsilon)))
@@ -169,7 +169,7 @@ final class LSTMWithProjectionTests: XCTestCase {
         let epsilon: Float = clipped ? 2e-3 : 1e-2
         var checked = 0, total = 0
         let (xi, xn) = numericAwayFromClips(&x, epsilon: epsilon, basePattern: base, loss: loss)
-        GradientCheck.assertClose(xi.map { Double(dx.data[$0]) }, xn, "dx", file: file, line: line)
+        GradientCheck.assertClose(xi.map { Double(dx.scalars[$0]) }, xn, "dx", file: file, line: line)
         checked += xi.count; total += x.count
         for p in layer.parameters {
             let original = p.value
@@ -179,7 +179,7 @@ final class LSTMWithProjectionTests: XCTestCase {
                 return loss(x)
             }
             p.value = original
-            GradientCheck.assertClose(pi.map { Double(p.gradient.data[$0]) }, pn, p.name, file: file, line: line)
+            GradientCheck.assertClose(pi.map { Double(p.gradient.scalars[$0]) }, pn, p.name, file: file, line: line)
             checked += pi.count; total += p.value.count
         }
         XCTAssertGreaterThan(Double(checked), 0.8 * Double(total), "too many coordinates skipped near clip limits",
@@ -210,7 +210,7 @@ final class LSTMWithProjectionTests: XCTestCase {
         let once = layer.parameters.map { $0.gradient }
         _ = layer.backward(w, cache: cache)
         for (p, g) in zip(layer.parameters, once) {
-            assertValuesClose(p.gradient.data, g.data.map { 2 * $0 }, rtol: 1e-5, atol: 1e-6, "\(p.name) accumulates")
+            assertValuesClose(p.gradient.scalars, g.scalars.map { 2 * $0 }, rtol: 1e-5, atol: 1e-6, "\(p.name) accumulates")
         }
     }
 }

@@ -7,12 +7,12 @@ final class LinearTests: XCTestCase {
     func testForwardMatchesHandComputedValues() {
         var rng = RandomGenerator(seed: 1)
         let layer = Linear(inputSize: 2, outputSize: 3, name: "l", rng: &rng)
-        layer.weight.value = Tensor(shape: [2, 3], data: [1, 2, 3, 4, 5, 6])
-        layer.bias!.value = Tensor(shape: [3], data: [0.5, -0.5, 1])
+        layer.weight.value = Tensor(shape: [2, 3], scalars: [1, 2, 3, 4, 5, 6])
+        layer.bias!.value = Tensor(shape: [3], scalars: [0.5, -0.5, 1])
         var cache = Linear.Cache()
-        let y = layer.forward(Tensor(shape: [1, 2], data: [1, -1]), cache: &cache)
+        let y = layer.forward(Tensor(shape: [1, 2], scalars: [1, -1]), cache: &cache)
         // [1, -1] · [[1,2,3],[4,5,6]] = [-3, -3, -3], plus bias.
-        assertTensorsClose(y, Tensor(shape: [1, 3], data: [-2.5, -3.5, -2]), "linear forward")
+        assertTensorsClose(y, Tensor(shape: [1, 3], scalars: [-2.5, -3.5, -2]), "linear forward")
     }
 
     func testGradientsMatchFiniteDifferences() {
@@ -30,12 +30,12 @@ final class LinearTests: XCTestCase {
         let dx = layer.backward(w, cache: cache)
 
         let xi = Array(0..<x.count)
-        GradientCheck.assertClose(xi.map { Double(dx.data[$0]) },
+        GradientCheck.assertClose(xi.map { Double(dx.scalars[$0]) },
                                   GradientCheck.numeric(&x, indices: xi, epsilon: 1e-2, loss: loss), "dx")
         for p in layer.parameters {
             let idx = Array(0..<p.value.count)
             let numeric = GradientCheck.numeric(p, indices: idx, epsilon: 1e-2) { loss(x) }
-            GradientCheck.assertClose(idx.map { Double(p.gradient.data[$0]) }, numeric, p.name)
+            GradientCheck.assertClose(idx.map { Double(p.gradient.scalars[$0]) }, numeric, p.name)
         }
     }
 }

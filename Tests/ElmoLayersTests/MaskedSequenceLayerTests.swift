@@ -15,11 +15,11 @@ func checkGradients(x: Tensor, parameters: [Parameter], projection w: Tensor, fo
     let dx = backward(w)
     let xi = GradientCheck.sampleIndices(count: input.count, limit: 60, rng: &rng)
     let numeric = GradientCheck.numeric(&input, indices: xi, epsilon: epsilon) { GradientCheck.project(forward($0), w) }
-    GradientCheck.assertClose(xi.map { Double(dx.data[$0]) }, numeric, "\(label) dx", file: file, line: line)
+    GradientCheck.assertClose(xi.map { Double(dx.scalars[$0]) }, numeric, "\(label) dx", file: file, line: line)
     for p in parameters {
         let idx = GradientCheck.sampleIndices(count: p.value.count, limit: 30, rng: &rng)
         let numericP = GradientCheck.numeric(p, indices: idx, epsilon: epsilon) { GradientCheck.project(forward(x), w) }
-        GradientCheck.assertClose(idx.map { Double(p.gradient.data[$0]) }, numericP, "\(label) \(p.name)", file: file, line: line)
+        GradientCheck.assertClose(idx.map { Double(p.gradient.scalars[$0]) }, numericP, "\(label) \(p.name)", file: file, line: line)
     }
 }
 
@@ -47,13 +47,13 @@ final class MaskedSequenceLayerTests: XCTestCase {
         let alone = layer.forward(sentence, lengths: [2], cache: &cache)
 
         var batch = Tensor.gaussian([2, 5, 3], std: 1, rng: &rng)  // sentence 0 gets random "padding" at steps 2..<5
-        for i in 0..<6 { batch.data[i] = sentence.data[i] }
+        for i in 0..<6 { batch[flat: i] = sentence.scalars[i] }
         let padded = layer.forward(batch, lengths: [2, 5], cache: &cache)
-        assertValuesClose(Array(padded.data[0..<16]), alone.data, rtol: 0, atol: 1e-6, "real steps of the padded sentence")
-        XCTAssertEqual(Array(padded.data[16..<40]), [Float](repeating: 0, count: 24), "outputs at padding")
+        assertValuesClose(Array(padded.scalars[0..<16]), alone.scalars, rtol: 0, atol: 1e-6, "real steps of the padded sentence")
+        XCTAssertEqual(Array(padded.scalars[16..<40]), [Float](repeating: 0, count: 24), "outputs at padding")
         let dx = layer.backward(Tensor.gaussian([2, 5, 8], std: 1, rng: &rng), cache: cache)
-        XCTAssertEqual(Array(dx.data[6..<15]), [Float](repeating: 0, count: 9), "dx at padding")
-        XCTAssertTrue(dx.data[15..<30].contains { $0 != 0 }, "dx of the full-length sentence is not all zero")
+        XCTAssertEqual(Array(dx.scalars[6..<15]), [Float](repeating: 0, count: 9), "dx at padding")
+        XCTAssertTrue(dx.scalars[15..<30].contains { $0 != 0 }, "dx of the full-length sentence is not all zero")
     }
 
     func testTextCNNGradientsMatchFiniteDifferencesIncludingShortSentences() {
@@ -76,11 +76,11 @@ final class MaskedSequenceLayerTests: XCTestCase {
         let alone = layer.forward(sentence, lengths: [2], cache: &cache)
         XCTAssertEqual(alone.shape, [1, 9])
         var batch = Tensor.gaussian([2, 7, 2], std: 1, rng: &rng)
-        for i in 0..<4 { batch.data[i] = sentence.data[i] }
+        for i in 0..<4 { batch[flat: i] = sentence.scalars[i] }
         let padded = layer.forward(batch, lengths: [2, 7], cache: &cache)
-        assertValuesClose(Array(padded.data[0..<9]), alone.data, rtol: 0, atol: 1e-6, "short sentence in a longer batch")
+        assertValuesClose(Array(padded.scalars[0..<9]), alone.scalars, rtol: 0, atol: 1e-6, "short sentence in a longer batch")
         let dx = layer.backward(Tensor.gaussian([2, 9], std: 1, rng: &rng), cache: cache)
-        XCTAssertEqual(Array(dx.data[4..<14]), [Float](repeating: 0, count: 10), "dx at padding")
+        XCTAssertEqual(Array(dx.scalars[4..<14]), [Float](repeating: 0, count: 10), "dx at padding")
     }
 
     func testPoolingGradientsMatchFiniteDifferences() {
@@ -98,10 +98,10 @@ final class MaskedSequenceLayerTests: XCTestCase {
 
     func testPoolingValuesIgnorePadding() {
         // One sentence of 2 real steps and a padded third step holding large values.
-        let x = Tensor(shape: [1, 3, 2], data: [1, -4, 3, 2, 100, 100])
+        let x = Tensor(shape: [1, 3, 2], scalars: [1, -4, 3, 2, 100, 100])
         func pool(_ mode: PoolingMode, backward: Int = 0) -> [Float] {
             var cache = SequencePooling.Cache()
-            return SequencePooling(mode: mode, backwardFeatures: backward).forward(x, lengths: [2], cache: &cache).data
+            return SequencePooling(mode: mode, backwardFeatures: backward).forward(x, lengths: [2], cache: &cache).scalars
         }
         XCTAssertEqual(pool(.max), [3, 2])
         XCTAssertEqual(pool(.mean), [2, -1])

@@ -20,8 +20,8 @@ private func referenceLogits(_ hidden: Tensor, _ weight: Tensor, _ bias: Tensor)
     var logits = [[Double]](repeating: [Double](repeating: 0, count: v), count: n)
     for r in 0..<n {
         for c in 0..<v {
-            var s = Double(bias.data[c])
-            for k in 0..<p { s += Double(hidden.data[r * p + k]) * Double(weight.data[c * p + k]) }
+            var s = Double(bias.scalars[c])
+            for k in 0..<p { s += Double(hidden.scalars[r * p + k]) * Double(weight.scalars[c * p + k]) }
             logits[r][c] = s
         }
     }
@@ -38,12 +38,12 @@ private func checkLossGradients(layer: Layer & AnyObject, hidden: Tensor, scale:
     let dHidden = backward()
     func loss(_ input: Tensor) -> Double { Double(scale) * forward(input) }
     let xi = Array(0..<x.count)
-    GradientCheck.assertClose(xi.map { Double(dHidden.data[$0]) }, GradientCheck.numeric(&x, indices: xi, epsilon: epsilon, loss: loss),
+    GradientCheck.assertClose(xi.map { Double(dHidden.scalars[$0]) }, GradientCheck.numeric(&x, indices: xi, epsilon: epsilon, loss: loss),
                               "dHidden", file: file, line: line)
     for p in layer.parameters {
         let idx = Array(0..<p.value.count)
         let numeric = GradientCheck.numeric(p, indices: idx, epsilon: epsilon) { loss(x) }
-        GradientCheck.assertClose(idx.map { Double(p.gradient.data[$0]) }, numeric, p.name, file: file, line: line)
+        GradientCheck.assertClose(idx.map { Double(p.gradient.scalars[$0]) }, numeric, p.name, file: file, line: line)
     }
 }
 
@@ -68,9 +68,9 @@ final class SoftmaxCrossEntropyLossTests: XCTestCase {
         XCTAssertEqual(logProbs.shape, [N, V])
         var fromLogProbs = 0.0
         for (row, t) in targets.enumerated() {
-            let rowSum = (0..<V).reduce(0.0) { $0 + exp(Double(logProbs.data[row * V + $1])) }
+            let rowSum = (0..<V).reduce(0.0) { $0 + exp(Double(logProbs.scalars[row * V + $1])) }
             XCTAssertEqual(rowSum, 1, accuracy: 1e-5, "row \(row) probabilities")
-            if t >= 0 { fromLogProbs -= Double(logProbs.data[row * V + Int(t)]) }
+            if t >= 0 { fromLogProbs -= Double(logProbs.scalars[row * V + Int(t)]) }
         }
         XCTAssertEqual(fromLogProbs, lossSum, accuracy: 1e-5)
     }
@@ -93,12 +93,12 @@ final class SoftmaxCrossEntropyLossTests: XCTestCase {
         let all = layer.forward(hidden, targets: targets, cache: &cache)
         layer.zeroGradients()
         let dHidden = layer.backward(scale: 1, cache: cache)
-        XCTAssertEqual(Array(dHidden.data[P..<(2 * P)]), [Float](repeating: 0, count: P), "ignored row gets no gradient")
+        XCTAssertEqual(Array(dHidden.scalars[P..<(2 * P)]), [Float](repeating: 0, count: P), "ignored row gets no gradient")
         let fullGradient = layer.weight.gradient
 
         // The same rows without the ignored one give the same loss and weight gradient.
         let kept = [0, 2, 3, 4]
-        let keptHidden = Tensor(shape: [kept.count, P], data: kept.flatMap { hidden.data[($0 * P)..<(($0 + 1) * P)] })
+        let keptHidden = Tensor(shape: [kept.count, P], scalars: kept.flatMap { hidden.scalars[($0 * P)..<(($0 + 1) * P)] })
         var keptCache = SoftmaxCrossEntropyLoss.Cache()
         let some = layer.forward(keptHidden, targets: kept.map { targets[$0] }, cache: &keptCache)
         XCTAssertEqual(some.count, all.count)
@@ -113,14 +113,14 @@ final class SoftmaxCrossEntropyLossTests: XCTestCase {
         var logits = Tensor.gaussian([N, V], std: 2, rng: &rng)
         let (lossSum, count, dLogits) = CrossEntropy.forwardBackward(logits: logits, targets: targets)
         XCTAssertEqual(count, 4)
-        let rows = (0..<N).map { r in (0..<V).map { Double(logits.data[r * V + $0]) } }
+        let rows = (0..<N).map { r in (0..<V).map { Double(logits.scalars[r * V + $0]) } }
         XCTAssertEqual(lossSum, referenceLoss(rows, targets), accuracy: 1e-5)
         let idx = Array(0..<logits.count)
         let numeric = GradientCheck.numeric(&logits, indices: idx, epsilon: 1e-2) {
             CrossEntropy.forwardBackward(logits: $0, targets: self.targets).lossSum
         }
-        GradientCheck.assertClose(idx.map { Double(dLogits.data[$0]) }, numeric, "dLogits")
-        XCTAssertEqual(Array(dLogits.data[V..<(2 * V)]), [Float](repeating: 0, count: V), "ignored row")
+        GradientCheck.assertClose(idx.map { Double(dLogits.scalars[$0]) }, numeric, "dLogits")
+        XCTAssertEqual(Array(dLogits.scalars[V..<(2 * V)]), [Float](repeating: 0, count: V), "ignored row")
     }
 }
 

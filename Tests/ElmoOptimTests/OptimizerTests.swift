@@ -15,15 +15,15 @@ enum Fixture {
     static let initial: [Float] = [1, -2, 0.5]
     static let gradients: [[Float]] = [[0.5, -1, 2], [1, 0.5, -0.5]]
 
-    static func parameter() -> Parameter { Parameter(name: "layer/weight", value: Tensor(shape: [3], data: initial)) }
+    static func parameter() -> Parameter { Parameter(name: "layer/weight", value: Tensor(shape: [3], scalars: initial)) }
 
     /// Runs `optimizer` for the fixture's two steps and returns p after each.
     static func run(_ optimizer: Optimizer, scale: Float = 1) -> [[Float]] {
         let p = parameter()
         return gradients.map { g in
-            p.gradient = Tensor(shape: [3], data: g)
+            p.gradient = Tensor(shape: [3], scalars: g)
             optimizer.step([p], learningRateScale: scale)
-            return p.value.data
+            return p.value.scalars
         }
     }
 }
@@ -70,7 +70,7 @@ final class OptimizerTests: XCTestCase {
         assertClose(steps[1], [0.7772240, -1.9252453, 0.3647581], "adagrad step 2")
         let state = Adagrad()
         _ = Fixture.run(state)
-        assertClose(state.stateTensors()["adagrad_accumulator/layer/weight"]!.data, [2.25, 2.25, 5.25], "accumulator")
+        assertClose(state.stateTensors()["adagrad_accumulator/layer/weight"]!.scalars, [2.25, 2.25, 5.25], "accumulator")
     }
 
     func testAdamBiasCorrection() {
@@ -120,12 +120,12 @@ final class OptimizerTests: XCTestCase {
             { Adam(learningRate: 0.01) },
             { Adam(learningRate: 0.01, weightDecay: 0.1, decoupledWeightDecay: true) },
         ]
-        let third = Tensor(shape: [3], data: [-0.3, 0.7, 0.2])
+        let third = Tensor(shape: [3], scalars: [-0.3, 0.7, 0.2])
         for make in makers {
             let original = make()
             let p = Fixture.parameter()
             for g in Fixture.gradients {
-                p.gradient = Tensor(shape: [3], data: g)
+                p.gradient = Tensor(shape: [3], scalars: g)
                 original.step([p])
             }
             let restored = make()
@@ -139,12 +139,12 @@ final class OptimizerTests: XCTestCase {
             copy.gradient = third
             original.step([p])
             restored.step([copy])
-            XCTAssertEqual(copy.value.data, p.value.data, "\(original.name) after restore")
+            XCTAssertEqual(copy.value.scalars, p.value.scalars, "\(original.name) after restore")
             let fresh = make()
             let reset = Parameter(name: p.name, value: copy.value)
             reset.gradient = third
             fresh.step([reset])
-            XCTAssertNotEqual(reset.value.data, p.value.data, "\(original.name): state must matter for this check")
+            XCTAssertNotEqual(reset.value.scalars, p.value.scalars, "\(original.name): state must matter for this check")
         }
     }
 

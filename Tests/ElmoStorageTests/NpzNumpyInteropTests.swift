@@ -33,14 +33,14 @@ final class NpzNumpyInteropTests: XCTestCase {
             let path = "\(folder)/ours-\(level).npz"
             let writer = try NpzWriter(path: path, compressionLevel: level)
             // value(i) = i/8 − 5 with a few awkward floats mixed in, checked bit-exactly by numpy.
-            let cube = Tensor(shape: [2, 3, 4], data: (0..<24).map { Float($0) / 8 - 5 })
-            try writer.add("scalar", tensor: Tensor(shape: [], data: [Float(1) / 3]))
-            try writer.add("vector", tensor: Tensor(shape: [3], data: [-0.0, .leastNonzeroMagnitude, .greatestFiniteMagnitude]))
+            let cube = Tensor(shape: [2, 3, 4], scalars: (0..<24).map { Float($0) / 8 - 5 })
+            try writer.add("scalar", tensor: Tensor(shape: [], scalars: [Float(1) / 3]))
+            try writer.add("vector", tensor: Tensor(shape: [3], scalars: [-0.0, .leastNonzeroMagnitude, .greatestFiniteMagnitude]))
             try writer.add("lstm/cube", tensor: cube)
             try writer.add("step", int64: [Int64.min, 42], shape: [2])
             try writer.add("rng", uint64: [UInt64.max, 7, 8, 9, 10, 11], shape: [2, 3])
             try writer.add("config.json", bytes: Array(#"{"note": "naïve"}"#.utf8))
-            try writer.add("émbeddings/wörds", tensor: Tensor(shape: [1], data: [2]))   // UTF-8 name flag
+            try writer.add("émbeddings/wörds", tensor: Tensor(shape: [1], scalars: [2]))   // UTF-8 name flag
             try writer.finish()
 
             let script = """
@@ -85,9 +85,9 @@ final class NpzNumpyInteropTests: XCTestCase {
         for path in [stored, deflated] {
             let reader = try NpzReader(path: path)
             XCTAssertEqual(Set(reader.tensorNames), ["scalar", "matrix", "half", "layer/ids", "small", "seed", "wide"])
-            XCTAssertEqual(try reader.tensor("scalar"), Tensor(shape: [], data: [2.5]))
-            XCTAssertEqual(try reader.tensor("matrix"), Tensor(shape: [2, 3], data: [-1, -0.5, 0, 0.5, 1, 1.5]))
-            XCTAssertEqual(try reader.tensor("half"), Tensor(shape: [3], data: [Float(Float16(0.1)), -2, 65504]))
+            XCTAssertEqual(try reader.tensor("scalar"), Tensor(shape: [], scalars: [2.5]))
+            XCTAssertEqual(try reader.tensor("matrix"), Tensor(shape: [2, 3], scalars: [-1, -0.5, 0, 0.5, 1, 1.5]))
+            XCTAssertEqual(try reader.tensor("half"), Tensor(shape: [3], scalars: [Float(Float16(0.1)), -2, 65504]))
             XCTAssertEqual(try reader.int64("layer/ids"), [1, -2, 3, 4])
             XCTAssertEqual(try reader.header("layer/ids").shape, [2, 2])
             XCTAssertEqual(try reader.int64("small"), [5, 6, 7])

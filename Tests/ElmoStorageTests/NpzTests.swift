@@ -7,7 +7,7 @@ final class NpzTests: XCTestCase {
     /// value(i) = i/4 − 3: exact in Float32 and distinct per element.
     private func ramp(_ shape: [Int]) -> Tensor {
         let n = shape.reduce(1, *)
-        return Tensor(shape: shape, data: (0..<n).map { Float($0) * 0.25 - 3 })
+        return Tensor(shape: shape, scalars: (0..<n).map { Float($0) * 0.25 - 3 })
     }
 
     private func writeSample(_ path: String, level: Int32 = 1) throws {
@@ -213,7 +213,7 @@ final class NpzTests: XCTestCase {
         let path = "\(folder)/big.npz"
         var state: UInt64 = 42
         let tensors: [Tensor] = (0..<20).map { _ in
-            Tensor(shape: [375, 1000], data: (0..<375_000).map { _ in
+            Tensor(shape: [375, 1000], scalars: (0..<375_000).map { _ in
                 state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
                 return Float(Int64(bitPattern: state) >> 40) / Float(1 << 23) * 0.1
             })

@@ -46,12 +46,12 @@ final class ClassifierHeadTests: XCTestCase {
                 all[k] = nudged
                 return loss(all)
             }
-            GradientCheck.assertClose(idx.map { Double(result.dLayers[k].data[$0]) }, numeric, "\(label) dLayer \(k)", file: file, line: line)
+            GradientCheck.assertClose(idx.map { Double(result.dLayers[k].scalars[$0]) }, numeric, "\(label) dLayer \(k)", file: file, line: line)
         }
         for (p, gradient) in zip(classifier.parameters, analytic) {
             let idx = GradientCheck.sampleIndices(count: p.value.count, limit: 8, rng: &rng)
             let numeric = GradientCheck.numeric(p, indices: idx, epsilon: 1e-3) { loss(layers) }
-            GradientCheck.assertClose(idx.map { Double(gradient.data[$0]) }, numeric, "\(label) \(p.name)", file: file, line: line)
+            GradientCheck.assertClose(idx.map { Double(gradient.scalars[$0]) }, numeric, "\(label) \(p.name)", file: file, line: line)
         }
     }
 
@@ -78,8 +78,8 @@ final class ClassifierHeadTests: XCTestCase {
         let other = (0..<3).map { _ in Tensor.gaussian([1, 7, 6], std: 1, rng: &rng) }
         let padded = (0..<3).map { k -> Tensor in
             var t = Tensor(zeros: [2, 7, 6])
-            for i in 0..<12 { t.data[i] = sentence[k].data[i] }
-            for i in 0..<42 { t.data[42 + i] = other[k].data[i] }
+            for i in 0..<12 { t[flat: i] = sentence[k].scalars[i] }
+            for i in 0..<42 { t[flat: 42 + i] = other[k].scalars[i] }
             return t
         }
         for (encoder, pooling) in [(ClassifierEncoderKind.bilstm, PoolingMode.concat), (.gru, .last), (.cnn, .max), (.none, .mean), (.none, .last)] {

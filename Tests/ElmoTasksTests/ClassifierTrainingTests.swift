@@ -48,9 +48,9 @@ final class ClassifierTrainingTests: XCTestCase {
         let tuned = TaskFeatures(bilm: bilm, mode: .finetune).batch(sentences, indices: [0, 1, 2], training: false, rng: &rng)
         XCTAssertEqual(frozen.layers.map(\.shape), [[3, 4, 8], [3, 4, 8], [3, 4, 8]])
         for (a, b) in zip(frozen.layers, tuned.layers) { assertTensorsClose(a, b, rtol: 0, atol: 1e-6, "frozen vs finetune layers") }
-        XCTAssertEqual(Array(frozen.layers[2].data[(2 * 32 + 8)..<(3 * 32)]), [Float](repeating: 0, count: 24), "zero padding")
+        XCTAssertEqual(Array(frozen.layers[2].scalars[(2 * 32 + 8)..<(3 * 32)]), [Float](repeating: 0, count: 24), "zero padding")
         let cachedAgain = TaskFeatures(bilm: bilm, mode: .frozen).batch(sentences, indices: [2], training: false, rng: &rng)
-        assertValuesClose(cachedAgain.layers[1].data, Array(frozen.layers[1].data[64..<72]), rtol: 0, atol: 1e-6, "alone vs in a batch")
+        assertValuesClose(cachedAgain.layers[1].scalars, Array(frozen.layers[1].scalars[64..<72]), rtol: 0, atol: 1e-6, "alone vs in a batch")
     }
 
     /// With a task encoder, layer k is `[ELMo_k; x]`: the biLM's columns unchanged, then the same x (the task
@@ -72,7 +72,7 @@ final class ClassifierTrainingTests: XCTestCase {
             assertTensorsClose(elmo, plain.layers[k], rtol: 0, atol: 0, "layer \(k): biLM columns")
             assertTensorsClose(task, x, rtol: 0, atol: 0, "layer \(k): task encoder columns = the baseline encoder's x")
         }
-        XCTAssertEqual(Array(joined.layers[1].data[(2 * 12)..<(4 * 12)]), [Float](repeating: 0, count: 24), "zero padding")
+        XCTAssertEqual(Array(joined.layers[1].scalars[(2 * 12)..<(4 * 12)]), [Float](repeating: 0, count: 24), "zero padding")
     }
 
     /// End to end, loss → head → features: finite differences on biLM (finetune) and scratch-encoder parameters.
@@ -102,7 +102,7 @@ final class ClassifierTrainingTests: XCTestCase {
                 for p in [group.first!, group.last!] {
                     let idx = GradientCheck.sampleIndices(count: p.value.count, limit: 6, rng: &rng)
                     let numeric = GradientCheck.numeric(p, indices: idx, epsilon: 1e-3) { run(backward: false) }
-                    GradientCheck.assertClose(idx.map { Double(p.gradient.data[$0]) }, numeric, "\(features.mode) \(p.name)")
+                    GradientCheck.assertClose(idx.map { Double(p.gradient.scalars[$0]) }, numeric, "\(features.mode) \(p.name)")
                 }
             }
         }

@@ -20,7 +20,7 @@ final class TaggerHeadTests: XCTestCase {
         let lengths = [4, 2]
         var layers = (0..<2).map { _ in Tensor.gaussian([2, 4, 4], std: 1, rng: &rng).zeroingPadding(lengths: lengths) }
         // Not an equal mix, so the mix weights get a non-trivial gradient.
-        tagger.mix.scalarParameters.value = Tensor(shape: [2], data: [0.3, -0.2])
+        tagger.mix.scalarParameters.value = Tensor(shape: [2], scalars: [0.3, -0.2])
         let targets: [Int32] = [1, 2, 0, 1, 0, 1, 0, 0]  // sentence 2's last two entries are padding
         func loss() -> Double {
             var scratch = RandomGenerator(seed: 0)
@@ -41,13 +41,13 @@ final class TaggerHeadTests: XCTestCase {
                 defer { layers[k] = saved }
                 return loss()
             }
-            GradientCheck.assertClose(all.map { Double(result.dLayers[k].data[$0]) }, numeric, "dLayer \(k) (crf: \(crf))")
-            for t in 2..<4 { for j in 0..<4 { XCTAssertEqual(result.dLayers[k].data[(4 + t) * 4 + j], 0, "padding gradient") } }
+            GradientCheck.assertClose(all.map { Double(result.dLayers[k].scalars[$0]) }, numeric, "dLayer \(k) (crf: \(crf))")
+            for t in 2..<4 { for j in 0..<4 { XCTAssertEqual(result.dLayers[k].scalars[(4 + t) * 4 + j], 0, "padding gradient") } }
         }
         for (p, gradient) in zip(tagger.parameters, analytic) {
             let indices = GradientCheck.sampleIndices(count: p.value.count, limit: 12, rng: &rng)
             let numeric = GradientCheck.numeric(p, indices: indices, epsilon: 1e-2, loss: loss)
-            GradientCheck.assertClose(indices.map { Double(gradient.data[$0]) }, numeric, "\(p.name) (crf: \(crf))")
+            GradientCheck.assertClose(indices.map { Double(gradient.scalars[$0]) }, numeric, "\(p.name) (crf: \(crf))")
         }
     }
 
@@ -87,7 +87,7 @@ final class TaggerHeadTests: XCTestCase {
                 var bias = [Float](repeating: 0, count: schemeLabels.count)
                 bias[2] = 10     // I-PER
                 bias[4] = 9      // I-LOC
-                head.output.bias!.value = Tensor(shape: [schemeLabels.count], data: bias)
+                head.output.bias!.value = Tensor(shape: [schemeLabels.count], scalars: bias)
             }
             var rng = RandomGenerator(seed: 4)
             let layers = [Tensor.gaussian([3, 5, 2], std: 1, rng: &rng).zeroingPadding(lengths: [5, 1, 3])]

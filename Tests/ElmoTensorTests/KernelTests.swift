@@ -9,17 +9,17 @@ final class KernelTests: XCTestCase {
         let m = 4, n = 5, k = 3
         let a = Tensor.gaussian([m, k], std: 1, rng: &rng), b = Tensor.gaussian([k, n], std: 1, rng: &rng)
         var expected = Tensor(zeros: [m, n])
-        for i in 0..<m { for j in 0..<n { for p in 0..<k { expected.data[i * n + j] += a.data[i * k + p] * b.data[p * n + j] } } }
+        for i in 0..<m { for j in 0..<n { for p in 0..<k { expected[flat: i * n + j] += a.scalars[i * k + p] * b.scalars[p * n + j] } } }
         func transpose(_ t: Tensor) -> Tensor {
             let (r, c) = t.matrixShape
             var out = Tensor(zeros: [c, r])
-            for i in 0..<r { for j in 0..<c { out.data[j * r + i] = t.data[i * c + j] } }
+            for i in 0..<r { for j in 0..<c { out[flat: j * r + i] = t.scalars[i * c + j] } }
             return out
         }
         for ta in [false, true] {
             for tb in [false, true] {
                 var c = Tensor(zeros: [m, n])
-                BLAS.matmul(ta ? transpose(a) : a, tb ? transpose(b) : b, transA: ta, transB: tb, into: &c)
+                CPUBackend().matmul(ta ? transpose(a) : a, tb ? transpose(b) : b, transposeA: ta, transposeB: tb, into: &c)
                 assertTensorsClose(c, expected, rtol: 1e-5, atol: 1e-5, "gemm transA \(ta) transB \(tb)")
             }
         }
@@ -47,7 +47,7 @@ final class KernelTests: XCTestCase {
                             }
                         }
                     }
-                    return c.data
+                    return c.scalars
                 }
                 let one = product(threads: 1), two = product(threads: 2), three = product(threads: 3)
                 XCTAssertGreaterThanOrEqual(m * n * k, 1 << 20, "large enough to split")
@@ -87,12 +87,12 @@ final class KernelTests: XCTestCase {
         let x = Tensor.gaussian([n, w, d], std: 1, rng: &rng)
         let g = Tensor.gaussian([n * positions, width * d], std: 1, rng: &rng)
         var cols = [Float](repeating: 0, count: g.count)
-        Kernels.im2col(x.data, tokens: n, chars: w, dim: d, width: width, columns: &cols)
+        Kernels.im2col(x.scalars, tokens: n, chars: w, dim: d, width: width, columns: &cols)
         var dx = [Float](repeating: 0, count: x.count)
-        Kernels.col2imAdd(g.data, tokens: n, chars: w, dim: d, width: width, dx: &dx)
+        Kernels.col2imAdd(g.scalars, tokens: n, chars: w, dim: d, width: width, dx: &dx)
         // <im2col(x), g> == <x, col2im(g)>
-        let lhs = zip(cols, g.data).reduce(0.0) { $0 + Double($1.0 * $1.1) }
-        let rhs = zip(x.data, dx).reduce(0.0) { $0 + Double($1.0 * $1.1) }
+        let lhs = zip(cols, g.scalars).reduce(0.0) { $0 + Double($1.0 * $1.1) }
+        let rhs = zip(x.scalars, dx).reduce(0.0) { $0 + Double($1.0 * $1.1) }
         XCTAssertEqual(lhs, rhs, accuracy: 1e-4)
     }
 
@@ -104,23 +104,23 @@ final class KernelTests: XCTestCase {
         var cPrev = Tensor.gaussian([b, c], std: 1.5, rng: &rng)
         let wm = Tensor.gaussian([b, c], std: 1, rng: &rng), wc = Tensor.gaussian([b, c], std: 1, rng: &rng)
         func loss(_ p: Tensor, _ cp: Tensor) -> Double {
-            var g = p, cNew = Tensor(zeros: [b, c]), m = Tensor(zeros: [b, c])
-            Kernels.lstmGatesForward(gates: &g.data, cPrev: cp.data, c: &cNew.data, m: &m.data, batch: b, cellSize: c,
+            var g = p.scalars, cNew = [Float](repeating: 0, count: b * c), m = [Float](repeating: 0, count: b * c)
+            Kernels.lstmGatesForward(gates: &g, cPrev: cp.scalars, c: &cNew, m: &m, batch: b, cellSize: c,
                                      forgetBias: 1, cellClip: 2)
-            return GradientCheck.project(m, wm) + GradientCheck.project(cNew, wc)
+            return GradientCheck.project(Tensor(shape: [b, c], scalars: m), wm) + GradientCheck.project(Tensor(shape: [b, c], scalars: cNew), wc)
         }
-        var g = pre, cNew = Tensor(zeros: [b, c]), m = Tensor(zeros: [b, c])
-        Kernels.lstmGatesForward(gates: &g.data, cPrev: cPrev.data, c: &cNew.data, m: &m.data, batch: b, cellSize: c,
+        var g = pre.scalars, cNew = [Float](repeating: 0, count: b * c), m = [Float](repeating: 0, count: b * c)
+        Kernels.lstmGatesForward(gates: &g, cPrev: cPrev.scalars, c: &cNew, m: &m, batch: b, cellSize: c,
                                  forgetBias: 1, cellClip: 2)
-        var dc = wc, dGates = Tensor(zeros: [b, 4 * c])
-        Kernels.lstmGatesBackward(gates: g.data, cPrev: cPrev.data, c: cNew.data, dm: wm.data, dc: &dc.data,
-                                  dGates: &dGates.data, batch: b, cellSize: c, cellClip: 2)
+        var dc = wc.scalars, dGates = [Float](repeating: 0, count: b * 4 * c)
+        Kernels.lstmGatesBackward(gates: g, cPrev: cPrev.scalars, c: cNew, dm: wm.scalars, dc: &dc,
+                                  dGates: &dGates, batch: b, cellSize: c, cellClip: 2)
         var p = pre
         let all = Array(0..<p.count)
-        GradientCheck.assertClose(all.map { Double(dGates.data[$0]) },
+        GradientCheck.assertClose(all.map { Double(dGates[$0]) },
                                   GradientCheck.numeric(&p, indices: all, epsilon: 1e-3) { loss($0, cPrev) }, "dGates")
         let cIdx = Array(0..<cPrev.count)
-        GradientCheck.assertClose(cIdx.map { Double(dc.data[$0]) },
+        GradientCheck.assertClose(cIdx.map { Double(dc[$0]) },
                                   GradientCheck.numeric(&cPrev, indices: cIdx, epsilon: 1e-3) { loss(pre, $0) }, "dcPrev")
     }
 
