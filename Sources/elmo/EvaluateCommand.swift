@@ -29,6 +29,8 @@ struct EvaluateCommand: ParsableCommand {
 
     @OptionGroup var batch: BatchSizeOption
 
+    @OptionGroup var tokenBudget: TokenBudgetOption
+
     @OptionGroup var threads: ThreadOptions
 
     func run() throws {
@@ -44,7 +46,7 @@ struct EvaluateCommand: ParsableCommand {
                                                                             policy: unknownLabel) {
                     FileHandle.standardError.write(Data("Warning: \(warning)\n".utf8))
                 }
-                let report = classifier.evaluate(examples, batchSize: batch.batchSize)
+                let report = classifier.evaluate(examples, batchSize: batch.batchSize, maxBatchTokens: tokenBudget.maxBatchTokens)
                 if json {
                     let encoder = JSONEncoder()
                     encoder.outputFormatting = [.sortedKeys]
@@ -53,7 +55,8 @@ struct EvaluateCommand: ParsableCommand {
                     print(report.table, terminator: "")
                 }
             case TaggerModel.kind:
-                print(try TaggerPrediction.evaluate(model: model, data: data, json: json, batchSize: batch.batchSize), terminator: "")
+                print(try TaggerPrediction.evaluate(model: model, data: data, json: json, batchSize: batch.batchSize,
+                                                        maxBatchTokens: tokenBudget.maxBatchTokens), terminator: "")
             default:
                 throw TaskError.wrongTaskKind(path: model, expected: "classifier or tagger", found: kind)
             }

@@ -13,7 +13,9 @@ struct PredictCommand: ParsableCommand {
         discussion: """
         Classifier: `label<TAB>probability`; with --probabilities followed by `<TAB>label=probability` for every class \
         (in the model's label order). Input: one whitespace-tokenised sentence per line; an empty line is an error \
-        naming it.
+        naming it. A line longer than --max-length: --overlong truncate reads its first --max-length tokens (a tagger \
+        tags only those); --overlong split (taggers) tags each window of --max-length tokens on its own and joins \
+        the tags, so every token gets one.
         """)
 
     @Option(help: "A task model (best.npz) or its run folder.")
@@ -27,7 +29,11 @@ struct PredictCommand: ParsableCommand {
 
     @OptionGroup var batch: BatchSizeOption
 
+    @OptionGroup var tokenBudget: TokenBudgetOption
+
     @OptionGroup var maxLength: MaxLengthOption
+
+    @OptionGroup var overlong: OverlongOption
 
     @OptionGroup var threads: ThreadOptions
 
@@ -38,9 +44,13 @@ struct PredictCommand: ParsableCommand {
             warnIfIncomplete(model)
             switch kind {
             case ClassifierModel.kind:
+                if overlong.overlong == .split {
+                    throw CommandError("--overlong split joins per-token outputs, but a classifier gives one label per line; use --overlong truncate (or error).")
+                }
                 let classifier = try ClassifierModel.load(model)
+                let sentences = try readSentences().map { overlong.overlong.pieces($0, maxLength: maxLength.maxLength)[0] }
                 var out = ""
-                for prediction in classifier.predict(try readSentences(), batchSize: batch.batchSize) {
+                for prediction in classifier.predict(sentences, batchSize: batch.batchSize, maxBatchTokens: tokenBudget.maxBatchTokens) {
                     out += prediction.label + "\t" + String(format: "%.4f", prediction.probability)
                     if probabilities {
                         for (label, p) in zip(classifier.labels, prediction.probabilities) { out += "\t\(label)=" + String(format: "%.4f", p) }
@@ -49,7 +59,9 @@ struct PredictCommand: ParsableCommand {
                 }
                 FileHandle.standardOutput.write(Data(out.utf8))
             case TaggerModel.kind:
-                let text = try TaggerPrediction.predict(model: model, sentences: try readSentences(), batchSize: batch.batchSize)
+                let text = try TaggerPrediction.predict(model: model, sentences: try readSentences(), batchSize: batch.batchSize,
+                                                        maxBatchTokens: tokenBudget.maxBatchTokens, maxLength: maxLength.maxLength,
+                                                        overlong: overlong.overlong)
                 FileHandle.standardOutput.write(Data(text.utf8))
             default:
                 throw TaskError.wrongTaskKind(path: model, expected: "classifier or tagger", found: kind)
@@ -71,7 +83,7 @@ struct PredictCommand: ParsableCommand {
         return try lines.enumerated().map { index, line in
             let tokens = line.split(whereSeparator: \.isWhitespace).map(String.init)
             guard !tokens.isEmpty else { throw DataError.emptyText(path: name, line: index + 1) }
-            if tokens.count > maxLength.maxLength {
+            if tokens.count > maxLength.maxLength && overlong.overlong == .error {
                 throw EmbedError.lineTooLong(path: name, line: index + 1, tokens: tokens.count, limit: maxLength.maxLength)
             }
             return tokens
