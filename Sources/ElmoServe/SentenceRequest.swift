@@ -14,6 +14,11 @@ struct SentenceRequest {
     init(body: Data, settings: ServeSettings) throws {
         let parsed: Any
         do {
+            try StrictJSON.check([UInt8](body))
+        } catch let error as StrictJSON.SyntaxError {
+            throw APIError.badField("body", "the body is not valid JSON: at byte \(error.offset), expected \(error.expected)")
+        }
+        do {
             parsed = try JSONSerialization.jsonObject(with: body, options: [.fragmentsAllowed])
         } catch {
             throw APIError.badField("body", "the body is not valid JSON (UTF-8): \(Self.reason(error))")

@@ -31,8 +31,8 @@ final class ServeCommandTests: XCTestCase {
 
     private func npyFloats(_ data: Data) throws -> (shape: [Int], values: [Float]) {
         let bytes = [UInt8](data)
-        let header = try NpyFormat.decodeHeader(bytes, path: "response", member: "npy")
         let start = try NpyFormat.headerSize(prefix: Array(bytes.prefix(NpyFormat.prefixLength)), path: "response", member: "npy")
+        let header = try NpyFormat.decodeHeader(Array(bytes[..<start]), path: "response", member: "npy")
         let values = bytes[start...].withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
         return (header.shape, values)
     }
@@ -118,6 +118,9 @@ final class ServeCommandTests: XCTestCase {
         let badJSON = ["", "{", "}", "[", "{\"sentences\": [[\"a\"]]", "{'sentences': [['a']]}", "nul", "{\"sentences\": [[\"a\",]]}",
                        "{\"texts\": [\"a\"] \"x\": 1}", "\u{1}", "{\"sentences\": [[\"a\"]]}}", "{\"texts\": [\"a\"], }"]
         for text in badJSON { bodies.append(("bad JSON \(text)", Data(text.utf8), [:])) }
+        bodies.append(("60,000 levels of nesting", Data(String(repeating: "[", count: 60_000).utf8), [:]))
+        bodies.append(("NaN", Data("{\"sentences\": [[\"a\"]], \"x\": NaN}".utf8), [:]))
+        bodies.append(("comment", Data("{\"texts\": [\"a\"] /* c */}".utf8), [:]))
         let wrongTypes: [Any] = [
             [1, 2], "text", 42, NSNull(), ["sentences": "a b"], ["sentences": [["a", 1]]], ["sentences": ["a b"]], ["texts": [["a"]]],
             ["texts": "a b"], ["texts": [1]], ["sentences": [["a"]], "texts": ["a"]], ["nothing": 1], ["sentences": [[NSNull()]]],
@@ -219,14 +222,19 @@ final class ServeCommandTests: XCTestCase {
         let fixture = try CLIFixture.get()
         let server = try ServerProcess(["--checkpoint", "run", "--threads", "1", "--max-wait-ms", "1500"], in: fixture.folder)
         var answer: HTTPTestResponse?
-        let done = DispatchSemaphore(value: 0)
-        DispatchQueue.global().async {
-            answer = try? server.request("/v1/embed", json: ["texts": ["in flight when the signal came"]])
-            done.signal()
+        let lock = NSLock()
+        var ended: CLIResult?
+        concurrently(2) { i in
+            if i == 0 {
+                let response = try? server.request("/v1/embed", json: ["texts": ["in flight when the signal came"]])
+                lock.withLock { answer = response }
+            } else {
+                usleep(500_000)  // the request now waits in the queue (1.5 s for company)
+                let result = server.stop()
+                lock.withLock { ended = result }
+            }
         }
-        usleep(500_000)  // the request now waits in the queue (1.5 s for company)
-        let stopped = server.stop()
-        done.wait()
+        let stopped = try XCTUnwrap(ended)
         XCTAssertEqual(answer?.status, 200, "the request in flight was answered: \(stopped.stderr)")
         XCTAssertEqual(stopped.status, 0, stopped.stderr)
         XCTAssertFalse(stopped.signaled)
