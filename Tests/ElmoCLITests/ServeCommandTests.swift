@@ -102,6 +102,54 @@ final class ServeCommandTests: XCTestCase {
         XCTAssertEqual(stopped.status, 0, stopped.stderr)
     }
 
+    func testPredictAndScoreGiveWhatTheCommandsGive() throws {
+        let fixture = try CLIFixture.get()
+        let folder = try makeCLITestFolder(self)
+        let rows = (0..<8).map { $0 % 2 == 0 ? "pos\tthe cat sat" : "neg\ta dog ran in the park" }.joined(separator: "\n") + "\n"
+        _ = try write(rows, "train.tsv", in: folder)
+        let trained = try runElmo(["finetune", "classifier", "--checkpoint", fixture.path("run"), "--train", "train.tsv", "--dev", "train.tsv",
+                                   "--output", "cls", "--epochs", "1", "--hidden", "4", "--threads", "1"], in: folder)
+        XCTAssertEqual(trained.status, 0, trained.stderr)
+        let lines = sentences.map { $0.joined(separator: " ") }
+        _ = try write(lines.joined(separator: "\n") + "\n", "in.txt", in: folder)
+        let predicted = try runElmo(["predict", "--model", "cls", "--input", "in.txt", "--probabilities", "--threads", "1"], in: folder)
+        XCTAssertEqual(predicted.status, 0, predicted.stderr)
+        let scored = try runElmo(["score", "--checkpoint", fixture.path("run"), "in.txt", "--threads", "1"], in: folder)
+        XCTAssertEqual(scored.status, 0, scored.stderr)
+
+        let server = try ServerProcess(["--checkpoint", fixture.path("run"), "--model", "cls", "--threads", "1"], in: folder)
+        let answer = try server.request("/v1/predict", json: ["texts": lines])
+        XCTAssertEqual(answer.status, 200, answer.text)
+        let object = try answer.json()
+        XCTAssertEqual(object["model"] as? String, "cls")
+        XCTAssertEqual(object["kind"] as? String, "classifier")
+        let predictions = try XCTUnwrap(object["predictions"] as? [[String: Any]])
+        for (prediction, line) in zip(predictions, predicted.stdout.split(separator: "\n")) {
+            let fields = line.split(separator: "\t").map(String.init)
+            XCTAssertEqual(prediction["label"] as? String, fields[0])
+            XCTAssertEqual(String(format: "%.4f", prediction["probability"] as? Double ?? -1), fields[1])
+            let probabilities = try XCTUnwrap(prediction["probabilities"] as? [String: Double])
+            for field in fields.dropFirst(2) {
+                let parts = field.split(separator: "=").map(String.init)
+                XCTAssertEqual(String(format: "%.4f", probabilities[parts[0]] ?? -1), parts[1], field)
+            }
+        }
+        XCTAssertEqual(predictions.count, lines.count)
+        XCTAssertEqual(try server.request("/v1/predict", json: ["texts": lines, "model": "nope"]).status, 400)
+
+        let scores = try XCTUnwrap(try server.request("/v1/score", json: ["texts": lines]).json()["scores"] as? [[String: Any]])
+        let expected = try scored.stdout.split(separator: "\n").map { try XCTUnwrap(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]) }
+        XCTAssertEqual(scores.count, expected.count)
+        for (served, offline) in zip(scores, expected) {
+            XCTAssertEqual(served["tokens"] as? Int, offline["tokens"] as? Int)
+            for key in ["forward_logprob", "backward_logprob", "logprob", "perplexity"] {
+                let a = try XCTUnwrap(served[key] as? Double), b = try XCTUnwrap(offline[key] as? Double)
+                XCTAssertEqual(a, b, accuracy: 1e-4 * max(1, abs(b)), key)
+            }
+        }
+        XCTAssertEqual(server.stop().status, 0)
+    }
+
     private func metricValue(_ text: String, _ name: String) -> Double? {
         for line in text.split(separator: "\n") where line.hasPrefix(name + " ") || line.hasPrefix(name + "{") {
             return Double(line.split(separator: " ").last ?? "")
