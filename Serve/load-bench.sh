@@ -5,7 +5,8 @@
 #
 #   bash Serve/load-bench.sh CHECKPOINT TEXT_FILE [LONG_RUN_SECONDS (default 600)] [THREADS (default 2)]
 #
-# Builds `elmo` (release) when ELMO is not set. Uses the first 2,000 non-empty lines of TEXT_FILE.
+# Builds `elmo` (release) when ELMO is not set. Uses the first 2,000 non-empty lines of TEXT_FILE. Needs `wrk`
+# (Debian: apt-get install wrk) and python3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 checkpoint=${1:?usage: load-bench.sh CHECKPOINT TEXT_FILE [LONG_RUN_SECONDS] [THREADS]}

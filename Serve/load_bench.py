@@ -1,7 +1,8 @@
-"""Load benchmark of `elmo serve`; run through load-bench.sh. Standard library only (http.client, threads).
+"""Load benchmark of `elmo serve`; run through load-bench.sh. The load comes from `wrk` (Debian's package) with
+embed.lua, so the client takes little of the CPU the server runs on.
 
-Each request carries one sentence (round-robin over the file's lines), as an application sending what it has right
-now would; tokens/s counts the sentences' tokens over the wall time of a phase. Offline `elmo embed` runs over the
+Each request carries one sentence (in turn over the file's lines), as an application sending what it has right
+now would; tokens/s counts the tokens of the answered sentences over the wall time of a phase. Offline `elmo embed` runs over the
 same sentences with the same layer choice (top) and threads, and its own tokens/s is what it reports.
 """
 import argparse
@@ -12,7 +13,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
 
@@ -24,51 +24,13 @@ def rss_kib(pid):
     return None
 
 
-def post(port, body):
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
-    try:
-        connection.request("POST", "/v1/embed", body=body, headers={"Content-Type": "application/json"})
-        response = connection.getresponse()
-        response.read()
-        return response.status
-    finally:
-        connection.close()
-
-
-def phase(port, sentences, concurrency, seconds):
-    """Workers send one-sentence requests back to back for `seconds`; returns latencies, tokens/s and statuses."""
-    stop = time.monotonic() + seconds
-    lock = threading.Lock()
-    latencies, statuses, tokens = [], {}, [0]
-    bodies = [json.dumps({"sentences": [s]}).encode() for s in sentences]
-
-    def worker(k):
-        i = k
-        while time.monotonic() < stop:
-            started = time.monotonic()
-            status = post(port, bodies[i % len(bodies)])
-            elapsed = time.monotonic() - started
-            with lock:
-                latencies.append(elapsed)
-                statuses[status] = statuses.get(status, 0) + 1
-                if status == 200:
-                    tokens[0] += len(sentences[i % len(sentences)])
-            i += concurrency
-
-    started = time.monotonic()
-    workers = [threading.Thread(target=worker, args=(k,)) for k in range(concurrency)]
-    for w in workers:
-        w.start()
-    for w in workers:
-        w.join()
-    wall = time.monotonic() - started
-    latencies.sort()
-
-    def quantile(q):
-        return round(1000 * latencies[min(len(latencies) - 1, int(q * len(latencies)))], 2) if latencies else None
-
-    return {"concurrency": concurrency, "requests": len(latencies), "p50_ms": quantile(0.5), "p99_ms": quantile(0.99),
-            "tokens_per_s": round(tokens[0] / wall, 1), "statuses": {str(k): v for k, v in sorted(statuses.items())}}
+def phase(elmo_port, bodies_path, concurrency, seconds):
+    """wrk with `concurrency` connections (one request at a time each) for `seconds`; its script's JSON summary."""
+    out = subprocess.run(["wrk", "-t", str(min(concurrency, 2)), "-c", str(concurrency), "-d", f"{seconds}s", "--timeout", "60s",
+                          "-s", os.path.join(os.path.dirname(__file__), "embed.lua"), f"http://127.0.0.1:{elmo_port}/v1/embed",
+                          "--", bodies_path], check=True, capture_output=True, text=True).stdout
+    summary = json.loads([line for line in out.splitlines() if line.startswith("{")][-1])
+    return dict(concurrency=concurrency, **summary)
 
 
 def main():
@@ -121,17 +83,26 @@ def main():
             pass
         time.sleep(0.05)
 
+    def bodies(name, chosen):
+        path = os.path.join(folder, name)
+        with open(path, "w", encoding="utf-8") as f:
+            for s in chosen:
+                f.write(f"{len(s)}\t{json.dumps({'sentences': [s]})}\n")
+        return path
+
+    all_bodies = bodies("bodies.txt", sentences)
     short = [s for s in sentences if 5 <= len(s) <= 12][:50] or sentences[:50]
-    phase(port, short, 1, 3)  # warm-up
-    single = phase(port, short, 1, args.phase_seconds / 2)
-    phases = [phase(port, sentences, c, args.phase_seconds) for c in (1, 8, 32)]
+    short_bodies = bodies("short.txt", short)
+    phase(port, short_bodies, 1, 3)  # warm-up
+    single = phase(port, short_bodies, 1, int(args.phase_seconds / 2))
+    phases = [phase(port, all_bodies, c, int(args.phase_seconds)) for c in (1, 8, 32)]
     rss_warm = rss_kib(server.pid)
-    long_run = phase(port, sentences, 32, args.long_run) if args.long_run > 0 else None
+    long_run = phase(port, all_bodies, 32, int(args.long_run)) if args.long_run > 0 else None
     rss_after = rss_kib(server.pid)
     server.send_signal(signal.SIGTERM)
     exit_code = server.wait(timeout=120)
     log.close()
-    five_xx = sum(v for p in phases + ([long_run] if long_run else []) for k, v in p["statuses"].items() if k.startswith("5"))
+    five_xx = sum(p["responses_5xx"] for p in phases + ([long_run] if long_run else []))
     offline_rate = offline_summary["tokens_per_s"]
     print(json.dumps({
         "checkpoint": args.checkpoint, "sentences": len(sentences), "tokens": sum(map(len, sentences)), "threads": args.threads,

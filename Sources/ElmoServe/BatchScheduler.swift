@@ -18,7 +18,8 @@ final class BatchKind: @unchecked Sendable {
 /// each request its own results. A thread waits for more requests until the batch is full or the oldest has waited
 /// `maxWait`, whichever comes first, so a lone request is delayed by at most `maxWait`.
 ///
-/// Batching changes no number: every sentence is computed from a zero state, on its own, whatever shares its batch.
+/// Batching changes no result beyond float rounding: every sentence is computed from a zero state, on its own,
+/// whatever shares its batch (only the shapes of the matrix products change, so the last bits may; ≤ 1e-6 in tests).
 /// Compute runs on plain threads, never on Swift's cooperative pool, so the HTTP side keeps answering (health,
 /// metrics, refusals) while a batch runs.
 final class BatchScheduler: @unchecked Sendable {

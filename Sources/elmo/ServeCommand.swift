@@ -8,23 +8,29 @@ struct ServeCommand: ParsableCommand {
         commandName: "serve",
         abstract: "Serve contextual embeddings, task predictions and sentence scores over HTTP (JSON), with dynamic batching.",
         discussion: """
-        POST /v1/embed {"sentences": [["tok", ...], ...]} or {"texts": ["raw text", ...]} (split on whitespace, as \\
-        `embed`), options "layers": "all"|"top"|"average" (default top) and "pooling": "none"|"mean"|"max" (default \\
-        none). Answer: {"model", "dim", "layers", "pooling", "embeddings"}, embeddings[i] being [L+1][n_i][D] for all, \\
-        [n_i][D] for top/average, [D] when pooled: the numbers `elmo embed` writes. With pooling, \\
-        `Accept: application/x-npy` returns one (N, D) .npy array instead. \\
-        POST /v1/predict (same body, plus "model" when several --model are loaded): {"model", "kind", \\
-        "predictions"}, a classifier's {"label", "probability", "probabilities"} or a tagger's {"tokens", "tags"} per \\
-        sentence, as `elmo predict`. POST /v1/score: {"model", "scores"}, each {"tokens", "forward_logprob", \\
-        "backward_logprob", "logprob", "perplexity"} as `elmo score` (checkpoints with a softmax). \\
-        GET /health: 200 once the models are loaded (503 before). GET /metrics: Prometheus text (requests, errors, \\
-        batch sizes, queue time, tokens/s). \\
-        Concurrent requests are queued and run together: a batch is cut at --max-batch-tokens tokens or when its \\
-        oldest request has waited --max-wait-ms, on --compute-threads threads. Each sentence is computed from a zero \\
-        state, so batching changes no number. Over a limit: 413 (429 when --max-queue requests wait, with \\
-        Retry-After) and a JSON error naming the limit; malformed JSON or wrong types: 400 naming the field; with \\
-        --api-key, /v1/* answers 401 without `Authorization: Bearer KEY`. Logs are JSON lines on stderr (the \\
-        "listening" line names the port, useful with --port 0). SIGTERM or SIGINT: stop accepting, finish the \\
+        POST /v1/embed {"sentences": [["tok", ...], ...]} or {"texts": ["raw text", ...]} (split on whitespace, as \
+        `embed`), options "layers": "all"|"top"|"average" (default top) and "pooling": "none"|"mean"|"max" (default \
+        none). Answer: {"model", "dim", "layers", "pooling", "embeddings"}, embeddings[i] being [L+1][n_i][D] for all, \
+        [n_i][D] for top/average, [D] when pooled: the numbers `elmo embed` writes. With pooling, \
+        `Accept: application/x-npy` returns one (N, D) .npy array instead.
+
+        POST /v1/predict (same body, plus "model" when several --model are loaded): {"model", "kind", \
+        "predictions"}, a classifier's {"label", "probability", "probabilities"} or a tagger's {"tokens", "tags"} per \
+        sentence, as `elmo predict`. POST /v1/score: {"model", "scores"}, each {"tokens", "forward_logprob", \
+        "backward_logprob", "logprob", "perplexity"} as `elmo score` (checkpoints with a softmax).
+
+        GET /health: 200 once the models are loaded (503 before). GET /metrics: Prometheus text (requests, errors, \
+        batch sizes, queue time, tokens/s).
+
+        Concurrent requests are queued and run together: a batch is cut at --max-batch-tokens tokens or when its \
+        oldest request has waited --max-wait-ms, on --compute-threads threads. Each sentence is computed from a zero \
+        state on its own, so batching changes its vectors only by float rounding (matrix products of other shapes; \
+        within 1e-6 of `elmo embed`, as the tests check).
+
+        Over a limit: 413 (429 when --max-queue requests wait, with \
+        Retry-After) and a JSON error naming the limit; malformed JSON or wrong types: 400 naming the field; with \
+        --api-key, /v1/* answers 401 without `Authorization: Bearer KEY`. Logs are JSON lines on stderr (the \
+        "listening" line names the port, useful with --port 0). SIGTERM or SIGINT: stop accepting, finish the \
         requests in flight, exit 0.
         """)
 
@@ -47,9 +53,10 @@ struct ServeCommand: ParsableCommand {
     var maxBatchTokens = 4096
 
     @Option(help: "How long a request may wait for others to join its batch, in milliseconds.")
-    var maxWaitMs = 5
+    var maxWaitMs = 2
 
-    @OptionGroup var batch: BatchSizeOption
+    @Option(help: "Sentences per sub-batch: a dynamic batch is sorted by length and run in groups of at most this many (small groups of similar length waste less padding than one large batch of mixed lengths).")
+    var batchSize = 4
 
     @Option(help: "Threads running batches (each uses --threads for its matrix products).")
     var computeThreads = 1
@@ -72,7 +79,7 @@ struct ServeCommand: ParsableCommand {
 
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535, not \(port).") }
-        for (name, value) in [("max-batch-tokens", maxBatchTokens), ("compute-threads", computeThreads), ("max-body-bytes", maxBodyBytes),
+        for (name, value) in [("batch-size", batchSize), ("max-batch-tokens", maxBatchTokens), ("compute-threads", computeThreads), ("max-body-bytes", maxBodyBytes),
                               ("max-sentences-per-request", maxSentencesPerRequest), ("max-tokens-per-request", maxTokensPerRequest),
                               ("max-queue", maxQueue)] where value < 1 {
             throw ValidationError("--\(name) must be at least 1, not \(value).")
@@ -90,7 +97,7 @@ struct ServeCommand: ParsableCommand {
         settings.apiKey = apiKey
         settings.maxBatchTokens = maxBatchTokens
         settings.maxWaitMilliseconds = maxWaitMs
-        settings.batchSize = batch.batchSize
+        settings.batchSize = batchSize
         settings.computeThreads = computeThreads
         settings.maxBodyBytes = maxBodyBytes
         settings.maxSentencesPerRequest = maxSentencesPerRequest

@@ -105,11 +105,7 @@ final class SentenceVectorCommandTests: XCTestCase {
     func testPredictEvaluateAndFinetuneTakeATokenBudget() throws {
         let fixture = try CLIFixture.get()
         let folder = try makeCLITestFolder(self)
-        let rows = (0..<8).map { $0 % 2 == 0 ? "pos\tthe cat sat" : "neg\ta dog ran in the park" }.joined(separator: "\n") + "\n"
-        _ = try write(rows, "train.tsv", in: folder)
-        let trained = try runElmo(["finetune", "classifier", "--checkpoint", fixture.path("run"), "--train", "train.tsv", "--dev", "train.tsv",
-                                   "--output", "cls", "--epochs", "1", "--hidden", "4", "--threads", "1", "--max-batch-tokens", "7"], in: folder)
-        XCTAssertEqual(trained.status, 0, trained.stderr)
+        try trainTinyClassifier(fixture, in: folder, ["--max-batch-tokens", "7"])
         _ = try write("the cat sat\na dog ran in the park\nthe cat sat on the mat in the park today\n", "in.txt", in: folder)
         let plain = try runElmo(["predict", "--model", "cls", "--input", "in.txt", "--threads", "1", "--max-length", "20"], in: folder)
         let budget = try runElmo(["predict", "--model", "cls", "--input", "in.txt", "--threads", "1", "--max-batch-tokens", "5", "--max-length", "20"],

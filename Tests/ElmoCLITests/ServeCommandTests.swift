@@ -105,11 +105,7 @@ final class ServeCommandTests: XCTestCase {
     func testPredictAndScoreGiveWhatTheCommandsGive() throws {
         let fixture = try CLIFixture.get()
         let folder = try makeCLITestFolder(self)
-        let rows = (0..<8).map { $0 % 2 == 0 ? "pos\tthe cat sat" : "neg\ta dog ran in the park" }.joined(separator: "\n") + "\n"
-        _ = try write(rows, "train.tsv", in: folder)
-        let trained = try runElmo(["finetune", "classifier", "--checkpoint", fixture.path("run"), "--train", "train.tsv", "--dev", "train.tsv",
-                                   "--output", "cls", "--epochs", "1", "--hidden", "4", "--threads", "1"], in: folder)
-        XCTAssertEqual(trained.status, 0, trained.stderr)
+        try trainTinyClassifier(fixture, in: folder)
         let lines = sentences.map { $0.joined(separator: " ") }
         _ = try write(lines.joined(separator: "\n") + "\n", "in.txt", in: folder)
         let predicted = try runElmo(["predict", "--model", "cls", "--input", "in.txt", "--probabilities", "--threads", "1"], in: folder)
