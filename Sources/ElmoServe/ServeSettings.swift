@@ -16,8 +16,8 @@ public struct ServeSettings: Sendable {
     public var maxWaitMilliseconds = 2
     /// Sentences per sub-batch at most (as `elmo embed --batch-size`): a batch's sentences are sorted by length and
     /// run in groups of this many. Requests arrive in any order of length, so one large group would be padded to its
-    /// longest; small groups of similar length waste less (4 measured fastest for `tiny-adam` on 2 threads, 8 and 32
-    /// 15 % and 25 % slower; larger models gain more from larger groups).
+    /// longest; small groups of similar length waste less (4 measured fastest for `tiny-adam` on 2 threads, 8 about
+    /// 15 % slower at 32 concurrent requests; larger models gain more from larger groups).
     public var batchSize = 4
     /// Threads that run batches (each batch itself uses the `--threads` matrix-product threads).
     public var computeThreads = 1

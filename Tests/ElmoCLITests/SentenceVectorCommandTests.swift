@@ -121,5 +121,38 @@ final class SentenceVectorCommandTests: XCTestCase {
         XCTAssertEqual(truncated.stdout.split(separator: "\n").count, 3)
         assertCleanError(try runElmo(["predict", "--model", "cls", "--input", "in.txt", "--max-length", "3", "--overlong", "split"], in: folder),
                          ["--overlong split", "classifier", "truncate"])
+
+        // --mix-from: the classifier's learned mix over the 3 layers, one (dim) vector per line.
+        let mixed = (folder as NSString).appendingPathComponent("mixed.npy")
+        let embedded = try runElmo(["embed", "--checkpoint", fixture.path("run"), "--input", "in.txt", "--output", mixed, "--mix-from", "cls",
+                                    "--pooling", "mean", "--format", "npy", "--threads", "1"], in: folder)
+        XCTAssertEqual(embedded.status, 0, embedded.stderr)
+        let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: mixed)))
+        let size = try NpyFormat.headerSize(prefix: Array(bytes.prefix(NpyFormat.prefixLength)), path: mixed, member: "npy")
+        let header = try NpyFormat.decodeHeader(Array(bytes[..<size]), path: mixed, member: "npy")
+        XCTAssertEqual(header.shape, [3, 10])
+    }
+
+    func testATaggerTagsEveryTokenOfASplitLine() throws {
+        let fixture = try CLIFixture.get()
+        let folder = try makeCLITestFolder(self)
+        let conll = (0..<6).map { _ in "the\tO\ncat\tB-ANIMAL\nsat\tO\n" }.joined(separator: "\n") + "\n"
+        _ = try write(conll, "train.conll", in: folder)
+        let trained = try runElmo(["finetune", "tagger", "--checkpoint", fixture.path("run"), "--train", "train.conll", "--dev", "train.conll",
+                                   "--format", "conll", "--output", "tag", "--epochs", "1", "--hidden", "4", "--threads", "1",
+                                   "--max-batch-tokens", "6"], in: folder)
+        XCTAssertEqual(trained.status, 0, trained.stderr)
+        _ = try write("the cat sat on the mat\nthe cat\n", "in.txt", in: folder)
+        let split = try runElmo(["predict", "--model", "tag", "--input", "in.txt", "--max-length", "4", "--overlong", "split", "--threads", "1"],
+                                in: folder)
+        XCTAssertEqual(split.status, 0, split.stderr)
+        let sentences = split.stdout.components(separatedBy: "\n\n").filter { !$0.isEmpty }
+        XCTAssertEqual(sentences.map { $0.split(separator: "\n").map { String($0.split(separator: "\t")[0]) } },
+                       [["the", "cat", "sat", "on", "the", "mat"], ["the", "cat"]], "one tag per token, windows joined in order")
+        let truncated = try runElmo(["predict", "--model", "tag", "--input", "in.txt", "--max-length", "4", "--overlong", "truncate",
+                                     "--threads", "1"], in: folder)
+        XCTAssertEqual(truncated.stdout.components(separatedBy: "\n\n").first?.split(separator: "\n").count, 4)
+        XCTAssertEqual(Array(split.stdout.split(separator: "\n").prefix(4)), Array(truncated.stdout.split(separator: "\n").prefix(4)),
+                       "the first window is tagged as the truncated line")
     }
 }
