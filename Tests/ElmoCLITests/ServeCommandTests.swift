@@ -94,9 +94,11 @@ final class ServeCommandTests: XCTestCase {
         XCTAssertEqual(npy.headers["content-type"], "application/x-npy")
         let served = try npyFloats(npy.body)
         XCTAssertEqual(served.shape, [sentences.count, 10])
-        XCTAssertEqual(served.values, offlinePooled.values, "the .npy answer is bitwise the offline matrix")
+        // Not bitwise: the server runs the sentences in other groups than `embed`, so matrix products of other shapes.
+        XCTAssertEqual(served.values.count, offlinePooled.values.count)
+        XCTAssertLessThanOrEqual(maxDifference(served.values, offlinePooled.values), 1e-6, "the .npy answer is the offline matrix")
         let pooledJSON = try server.request("/v1/embed", json: ["sentences": sentences, "layers": "average", "pooling": "mean"]).json()
-        XCTAssertEqual(flatten(pooledJSON["embeddings"] as Any), offlinePooled.values, "JSON numbers round-trip to the same floats")
+        XCTAssertEqual(flatten(pooledJSON["embeddings"] as Any), served.values, "JSON numbers round-trip to the .npy answer's floats")
 
         let stopped = server.stop()
         XCTAssertEqual(stopped.status, 0, stopped.stderr)
