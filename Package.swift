@@ -14,6 +14,12 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/swiftcsv/SwiftCSV", from: "0.10.0"),
+        // `elmo serve` only: the HTTP server, its logs and its Prometheus metrics (the library targets stay free of NIO).
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // MARK: - Implementation details (system-library shims)
@@ -46,10 +52,21 @@ let package = Package(
             "ElmoTasks", "ElmoMetrics",
         ]),
 
+        // MARK: - Serving (HTTP; the only targets that depend on NIO)
+        .target(name: "ElmoServe", dependencies: [
+            "ElmoTensor", "ElmoStorage", "ElmoText", "ElmoBiLM", "ElmoEmbeddings", "ElmoTasks",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+        ]),
+
         // MARK: - Executables
         .executableTarget(name: "elmo", dependencies: [
             "ElmoTensor", "ElmoStorage", "ElmoReporting", "ElmoText", "ElmoLayers", "ElmoBiLM", "ElmoEmbeddings",
-            "ElmoTasks", "ElmoMetrics", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "ElmoTasks", "ElmoMetrics", "ElmoServe", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "elmo-bench", dependencies: [
             "ElmoTensor", "ElmoText", "ElmoOptim", "ElmoBiLM",
@@ -70,9 +87,9 @@ let package = Package(
         .testTarget(name: "ElmoTasksTests", dependencies: [
             "ElmoTasks", "ElmoBiLM", "ElmoLayers", "ElmoTensor", "ElmoText", "_TestSupport",
         ]),
-        .testTarget(name: "ElmoMetricsTests", dependencies: ["ElmoMetrics"]),
+        .testTarget(name: "ElmoMetricsTests", dependencies: ["ElmoMetrics", "ElmoText"]),
         .testTarget(name: "ElmoKitTests", dependencies: ["ElmoKit"]),
-        .testTarget(name: "ElmoCLITests", dependencies: []),
+        .testTarget(name: "ElmoCLITests", dependencies: ["ElmoStorage"]),  // ElmoStorage: to read the .npz/.npy the binary writes
     ],
     // Swift 5 language mode: layers are reference types with explicit forward/backward caches that never
     // cross concurrency domains; strict-concurrency annotations would add noise without catching anything.

@@ -29,10 +29,11 @@ public final class ContextualEmbedder {
     /// 2P features per representation.
     public var dimension: Int { 2 * model.projectionSize }
 
-    /// `[L+1, n, 2P]` per sentence, in input order. Sentences must not be empty.
-    public func embed(_ sentences: [[String]], batchSize: Int = 32) -> [Tensor] {
+    /// `[L+1, n, 2P]` per sentence, in input order. Sentences must not be empty. A batch holds at most `batchSize`
+    /// sentences and, with `maxBatchTokens`, at most that many padded tokens (see `LengthBuckets`).
+    public func embed(_ sentences: [[String]], batchSize: Int = 32, maxBatchTokens: Int? = nil) -> [Tensor] {
         var results = [Tensor?](repeating: nil, count: sentences.count)
-        for batch in Self.buckets(lengths: sentences.map(\.count), batchSize: batchSize) {
+        for batch in Self.buckets(lengths: sentences.map(\.count), batchSize: batchSize, maxTokens: maxBatchTokens) {
             let outputs = embedBatch(batch.map { sentences[$0] })
             for (k, index) in batch.enumerated() { results[index] = outputs[k] }
         }
@@ -40,18 +41,14 @@ public final class ContextualEmbedder {
     }
 
     /// One mixed vector per token (`[n, 2P]` per sentence).
-    public func embed(_ sentences: [[String]], mix: ScalarMix, batchSize: Int = 32) -> [Tensor] {
-        embed(sentences, batchSize: batchSize).map { all in
-            let n = all.shape[1], d = all.shape[2]
-            let layers = (0..<layerCount).map { all.rows($0..<($0 + 1), shape: [n, d]) }
-            var cache = ScalarMix.Cache()
-            return mix.forward(layers, cache: &cache)
-        }
+    public func embed(_ sentences: [[String]], mix: ScalarMix, batchSize: Int = 32, maxBatchTokens: Int? = nil) -> [Tensor] {
+        embed(sentences, batchSize: batchSize, maxBatchTokens: maxBatchTokens).map { VectorSource.mix(mix).select($0) }
     }
 
-    /// Sentence indices grouped into batches of similar length (sorted by length, stable), at most `batchSize` each.
-    public static func buckets(lengths: [Int], batchSize: Int) -> [[Int]] {
-        LengthBuckets.batches(lengths: lengths, batchSize: batchSize)
+    /// Sentence indices grouped into batches of similar length (sorted by length, stable), at most `batchSize` each
+    /// and at most `maxTokens` padded tokens.
+    public static func buckets(lengths: [Int], batchSize: Int, maxTokens: Int? = nil) -> [[Int]] {
+        LengthBuckets.batches(lengths: lengths, batchSize: batchSize, maxTokens: maxTokens)
     }
 
     /// Pads the batch to its longest sentence (+2 for `<S>`/`</S>`, padding chars are the mask id 0) and runs the biLM once.

@@ -15,6 +15,8 @@ public enum EmbedError: Error, CustomStringConvertible, LocalizedError, Equatabl
     case lineTooLong(path: String, line: Int, tokens: Int, limit: Int)
     /// `--output` names a folder.
     case outputIsFolder(String)
+    /// `--format npy` (one matrix) without `--pooling`.
+    case matrixNeedsPooling
     /// The file exists but has no HDF5 signature.
     case notHDF5(path: String)
     /// The HDF5 file has no dataset (or attribute) of this name.
@@ -42,6 +44,8 @@ public enum EmbedError: Error, CustomStringConvertible, LocalizedError, Equatabl
             return "\(path):\(line): \(tokens) tokens, more than --max-length \(limit). Split the line into sentences, or raise --max-length (memory grows with it)."
         case .outputIsFolder(let p):
             return "\(p) is a folder; --output names the file to write (e.g. \((p as NSString).appendingPathComponent("vectors.hdf5"))). --overwrite never replaces a folder."
+        case .matrixNeedsPooling:
+            return "--format npy writes one (N, dim) matrix, one row per line: it needs --pooling mean or max."
         case .notHDF5(let path):
             return "'\(path)' is not an HDF5 file. Pass a file written by `elmo embed`, AllenNLP or h5py."
         case .missingDataset(let path, let name):

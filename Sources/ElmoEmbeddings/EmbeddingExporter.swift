@@ -14,6 +14,13 @@ public struct EmbedSettings {
     public var format: EmbeddingFormat = .hdf5
     public var dtype: EmbeddingDType = .float32
     public var batchSize: Int = 32
+    /// Padded tokens per batch at most (sentences × longest), as AllenNLP's `maximum_samples_per_batch`: bounds the
+    /// activations of a batch whatever the sentence lengths. nil: batches are cut by `batchSize` only.
+    public var maxBatchTokens: Int?
+    /// One vector per line (mean or max over its tokens) instead of one per token.
+    public var pooling: SentencePooling = .none
+    /// A learned mix of the layers (a task model's ScalarMix) instead of `layers`.
+    public var mix: ScalarMix?
     public var compress = false
     /// Skip empty (or whitespace-only) lines, recording their 0-based numbers (the keys they would have had) in the
     /// file, instead of failing.
@@ -22,12 +29,17 @@ public struct EmbedSettings {
     /// of a sentence grow with its length, and the biLM saw sentences, not documents, in training).
     public var maxLength = EmbedSettings.defaultMaxLength
     public static let defaultMaxLength = 1000
+    /// What to do with a line longer than `maxLength`: refuse it (naming it), truncate it, or split it into windows.
+    public var overlong: OverlongPolicy = .error
     public var overwrite = false
 
     public init(input: String, output: String) {
         self.input = input
         self.output = output
     }
+
+    /// What each line's vectors are taken from.
+    public var source: VectorSource { mix.map(VectorSource.mix) ?? .layers(layers) }
 }
 
 /// Streams sentences from the input through the embedder into an `EmbeddingWriter`, a chunk at a time, so memory
@@ -37,11 +49,16 @@ public final class EmbeddingExporter {
     public let settings: EmbedSettings
     /// Sentences per chunk read from the input (each chunk is bucketed by length, then written in input order).
     public var chunkSize = 2048
+    /// Tokens per chunk at most: a chunk's vectors are held until written, so this (with the batch's token budget)
+    /// bounds memory whatever the file's size and line lengths.
+    public var chunkTokens = 50_000
 
     public struct Summary {
         public var sentences = 0
         public var tokens = 0
         public var skippedLines: [Int] = []
+        /// Lines longer than `maxLength` that were truncated or split (0-based, as the keys).
+        public var overlongLines: [Int] = []
         public var seconds = 0.0
         public var writeSeconds = 0.0
     }
@@ -104,8 +121,18 @@ public final class EmbeddingExporter {
     }
 
     private func checkLength(_ tokens: Int, line: Int) throws {
-        if tokens > settings.maxLength {
+        if tokens > settings.maxLength && settings.overlong == .error {
             throw EmbedError.lineTooLong(path: inputName, line: line, tokens: tokens, limit: settings.maxLength)
+        }
+    }
+
+    /// Per-line datasets (HDF5, npz), or with pooling in npz/npy one `(N, dim)` matrix, rows in input order.
+    private func makeWriter(path: String) throws -> EmbeddingWriter {
+        switch (settings.format, settings.pooling) {
+        case (.hdf5, _): return try HDF5EmbeddingWriter(path: path, dtype: settings.dtype, compress: settings.compress)
+        case (.npz, .none): return try NpzEmbeddingWriter(path: path, dtype: settings.dtype, compress: settings.compress)
+        case (.npz, _): return try NpzMatrixWriter(path: path, dtype: settings.dtype, compress: settings.compress)
+        case (.npy, _): return try NpyMatrixWriter(path: path, dtype: settings.dtype)
         }
     }
 
@@ -115,30 +142,33 @@ public final class EmbeddingExporter {
         let lock = try RunLock.forFile(settings.output)
         defer { lock.release() }
         Self.removeAbandonedPartialFiles(of: settings.output)
+        if settings.format == .npy && settings.pooling == .none { throw EmbedError.matrixNeedsPooling }
         let total = try prescan()
         let temporary = settings.output + ".partial-\(getpid())"
-        let writer: EmbeddingWriter = settings.format == .hdf5
-            ? try HDF5EmbeddingWriter(path: temporary, dtype: settings.dtype, compress: settings.compress)
-            : try NpzEmbeddingWriter(path: temporary, dtype: settings.dtype, compress: settings.compress)
+        let writer = try makeWriter(path: temporary)
         var summary = Summary()
         var sentenceToIndex: [String: String] = [:]
         let started = Date()
         do {
             let reader = try LineReader(path: inputPath)
             var chunk: [(line: Int, text: String, tokens: [String])] = []
+            var chunkTokenCount = 0
+            let source = settings.source
             func flush() throws {
                 guard !chunk.isEmpty else { return }
-                let embeddings = embedder.embed(chunk.map(\.tokens), batchSize: settings.batchSize)
+                let embeddings = embedder.embed(chunk.map(\.tokens), maxLength: settings.maxLength, overlong: settings.overlong,
+                                                batchSize: settings.batchSize, maxBatchTokens: settings.maxBatchTokens)
                 let writeStart = Date()
                 for (item, embedding) in zip(chunk, embeddings) {
                     let key = String(item.line - 1)
-                    try writer.write(key: key, embedding: settings.layers.select(embedding))
+                    try writer.write(key: key, embedding: settings.pooling.pool(source.select(embedding)))
                     sentenceToIndex[item.text] = key
                     summary.tokens += item.tokens.count
                 }
                 summary.writeSeconds += Date().timeIntervalSince(writeStart)
                 summary.sentences += chunk.count
                 chunk.removeAll(keepingCapacity: true)
+                chunkTokenCount = 0
                 let elapsed = Date().timeIntervalSince(started)
                 let rate = Double(summary.sentences) / max(elapsed, 1e-9)
                 progress?.update(String(format: "%d sentences  %.0f sentences/s  %.0f tokens/s  ETA %@", summary.sentences, rate,
@@ -153,8 +183,10 @@ public final class EmbeddingExporter {
                     return
                 }
                 try checkLength(tokens.count, line: number)
+                if tokens.count > settings.maxLength { summary.overlongLines.append(number - 1) }
                 chunk.append((number, line.trimmingCharacters(in: .whitespacesAndNewlines), tokens))
-                if chunk.count >= chunkSize { try flush() }
+                chunkTokenCount += tokens.count
+                if chunk.count >= chunkSize || chunkTokenCount >= chunkTokens { try flush() }
             }
             try flush()
             if summary.sentences == 0 { throw EmbedError.emptyInput(inputName) }

@@ -28,7 +28,9 @@ public enum LayerSelection: String, CaseIterable, Sendable {
     }
 }
 
-public enum EmbeddingFormat: String, CaseIterable, Sendable { case hdf5, npz }
+/// `hdf5` and `npz`: one dataset per line (AllenNLP's layout); with pooling, `npz` holds one `(N, dim)` matrix and
+/// `npy` is that matrix alone.
+public enum EmbeddingFormat: String, CaseIterable, Sendable { case hdf5, npz, npy }
 public enum EmbeddingDType: String, CaseIterable, Sendable { case float32, float16 }
 
 /// Receives one dataset per input line, keyed by its 0-based line number, then the `sentence_to_index` JSON.

@@ -51,13 +51,14 @@ public final class ClassifierModel {
     }
 
     /// One prediction per sentence (each must have a token), in order.
-    public func predict(_ sentences: [[String]], batchSize: Int = 32) -> [Classifier.Prediction] {
-        classifier.predictAll(TaskFeatures.Sentences(sentences, cacheable: false), features: features, batchSize: batchSize)
+    public func predict(_ sentences: [[String]], batchSize: Int = 32, maxBatchTokens: Int? = nil) -> [Classifier.Prediction] {
+        classifier.predictAll(TaskFeatures.Sentences(sentences, cacheable: false), features: features, batchSize: batchSize,
+                              maxBatchTokens: maxBatchTokens)
     }
 
     /// Accuracy, macro-F1, per-class scores and the confusion matrix on labelled examples.
-    public func evaluate(_ examples: [LabeledSentence], batchSize: Int = 32) -> ClassificationReport {
-        classifier.report(predict(examples.map(\.tokens), batchSize: batchSize), examples: examples)
+    public func evaluate(_ examples: [LabeledSentence], batchSize: Int = 32, maxBatchTokens: Int? = nil) -> ClassificationReport {
+        classifier.report(predict(examples.map(\.tokens), batchSize: batchSize, maxBatchTokens: maxBatchTokens), examples: examples)
     }
 }
 

@@ -46,15 +46,16 @@ public final class TaggerModel {
 
     /// Predicted tags for each sentence (each needs at least one token), in order. Tokens longer than the biLM's
     /// `max_characters_per_token` are cut to fit, as in pre-training.
-    public func predict(_ sentences: [[String]], batchSize: Int? = nil) -> [[String]] {
+    public func predict(_ sentences: [[String]], batchSize: Int? = nil, maxBatchTokens: Int? = nil) -> [[String]] {
         guard !sentences.isEmpty else { return [] }
         return tagger.predictAll(TaskFeatures.Sentences(sentences, cacheable: false), features: features,
-                                 batchSize: batchSize ?? manifest.training.batchSize)
+                                 batchSize: batchSize ?? manifest.training.batchSize, maxBatchTokens: maxBatchTokens)
     }
 
     /// Predictions for `sentences` scored against their tags (with the model's scheme).
-    public func evaluate(_ sentences: [TaggedSentence], batchSize: Int? = nil) -> (predictions: [[String]], evaluation: TaggerEvaluation) {
-        let predictions = predict(sentences.map(\.tokens), batchSize: batchSize)
+    public func evaluate(_ sentences: [TaggedSentence], batchSize: Int? = nil,
+                         maxBatchTokens: Int? = nil) -> (predictions: [[String]], evaluation: TaggerEvaluation) {
+        let predictions = predict(sentences.map(\.tokens), batchSize: batchSize, maxBatchTokens: maxBatchTokens)
         return (predictions, TaggerEvaluation(gold: sentences.map(\.tags), predicted: predictions, scheme: options.scheme))
     }
 

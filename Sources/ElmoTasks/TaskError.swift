@@ -25,8 +25,13 @@ public enum TaskError: Error, Equatable, CustomStringConvertible, LocalizedError
     /// `--metric f1` on tags that have no chunk scheme (plain POS-like tags).
     case spanMetricWithoutScheme(path: String, example: String)
 
+    /// `--overlong split` for a model that gives one output per sentence (a classifier).
+    case splitNeedsTokenOutputs
+
     public var description: String {
         switch self {
+        case .splitNeedsTokenOutputs:
+            return "--overlong split joins per-token outputs, but a classifier gives one label per line; use --overlong truncate (or error)."
         case let .unknownLabel(path, line, label, known):
             return "\(path):\(line): label '\(label)' does not occur in the training data (labels: "
                 + "\(known.map { "'\($0)'" }.joined(separator: ", "))); fix the label, or pass --unknown-label warn to count such "

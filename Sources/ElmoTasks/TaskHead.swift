@@ -61,11 +61,13 @@ public struct TaskScore: Equatable {
 }
 
 extension TaskHead {
-    /// Predictions for every sentence of `sentences`, in their order; batches group sentences of similar length.
-    public func predictAll(_ sentences: TaskFeatures.Sentences, features: TaskFeatures, batchSize: Int) -> [Prediction] {
+    /// Predictions for every sentence of `sentences`, in their order; batches group sentences of similar length, at
+    /// most `batchSize` of them and `maxBatchTokens` padded tokens.
+    public func predictAll(_ sentences: TaskFeatures.Sentences, features: TaskFeatures, batchSize: Int,
+                           maxBatchTokens: Int? = nil) -> [Prediction] {
         var results = [Prediction?](repeating: nil, count: sentences.count)
         var rng = RandomGenerator(seed: 0)  // unused without training; the features API takes one
-        for indices in ContextualEmbedder.buckets(lengths: sentences.tokens.map(\.count), batchSize: batchSize) {
+        for indices in ContextualEmbedder.buckets(lengths: sentences.tokens.map(\.count), batchSize: batchSize, maxTokens: maxBatchTokens) {
             let batch = features.batch(sentences, indices: indices, training: false, rng: &rng)
             for (k, prediction) in predict(batch).enumerated() { results[indices[k]] = prediction }
         }

@@ -4,6 +4,7 @@ import ElmoOptim
 import ElmoReporting
 import ElmoStorage
 import ElmoTensor
+import ElmoText
 import Foundation
 
 /// Training settings shared by all task heads (stored in the task model's `task.json`).
@@ -14,6 +15,8 @@ public struct TaskTrainingSettings: Codable, Equatable {
     public var patience = 3
     /// Sentences per batch.
     public var batchSize = 32
+    /// Padded tokens per batch at most (sentences × longest), as AllenNLP's `maximum_samples_per_batch`; nil: no budget.
+    public var maxBatchTokens: Int?
     /// Adam's rate for the head (the top parameter group).
     public var learningRate: Float = 1e-3
     /// Global gradient-norm clip over the parameters being trained.
@@ -108,7 +111,9 @@ public final class TaskTrainer<Head: TaskHead> {
         var history: [TaskScore] = []
         var best: (epoch: Int, score: TaskScore, values: [Tensor])?
         var step = 0, stoppedEarly = false
-        let batchesPerEpoch = (train.count + settings.batchSize - 1) / settings.batchSize
+        // Ties in length are shuffled each epoch, but the sorted lengths, and so the cut, are the same every time.
+        let batchesPerEpoch = LengthBuckets.batches(lengths: trainSentences.tokens.map(\.count), batchSize: settings.batchSize,
+                                                    maxTokens: settings.maxBatchTokens).count
 
         func record(_ fields: [String: Any]) {
             metrics?.append(fields)
@@ -122,7 +127,8 @@ public final class TaskTrainer<Head: TaskHead> {
             let trainedParameters = trained.flatMap { groups[$0] }
             let featuresTrained = trained.lowerBound < features.parameterGroups.count
             var lossSum = 0.0, lossCount = 0, recentLoss = 0.0, recentCount = 0
-            let batches = Self.batches(lengths: trainSentences.tokens.map(\.count), batchSize: settings.batchSize, rng: &rng)
+            let batches = Self.batches(lengths: trainSentences.tokens.map(\.count), batchSize: settings.batchSize,
+                                       maxTokens: settings.maxBatchTokens, rng: &rng)
             for (k, indices) in batches.enumerated() {
                 for p in allParameters { p.zeroGradient() }
                 let batch = features.batch(trainSentences, indices: indices, training: true, rng: &rng)
@@ -156,7 +162,8 @@ public final class TaskTrainer<Head: TaskHead> {
                     throw try stopped(by: signal, epoch: epoch, batch: k + 1, batches: batches.count, best: best.map { ($0.epoch, $0.score) })
                 }
             }
-            let score = head.score(head.predictAll(devSentences, features: features, batchSize: settings.batchSize), examples: dev)
+            let score = head.score(head.predictAll(devSentences, features: features, batchSize: settings.batchSize,
+                                                         maxBatchTokens: settings.maxBatchTokens), examples: dev)
             history.append(score)
             var fields: [String: Any] = ["kind": "dev", "step": step, "epoch": epoch,
                                          "train_loss": lossSum / Double(max(lossCount, 1)),
@@ -204,13 +211,14 @@ public final class TaskTrainer<Head: TaskHead> {
     }
 
     /// Batches of similar length in random order: shuffle, stable sort by length (ties stay shuffled), cut into
-    /// batches, shuffle the batches. Every index appears exactly once.
-    public static func batches(lengths: [Int], batchSize: Int, rng: inout RandomGenerator) -> [[Int]] {
+    /// batches (at most `batchSize` sentences and `maxTokens` padded tokens), shuffle the batches. Every index
+    /// appears exactly once.
+    public static func batches(lengths: [Int], batchSize: Int, maxTokens: Int? = nil, rng: inout RandomGenerator) -> [[Int]] {
         var order = Array(lengths.indices)
         shuffle(&order, rng: &rng)
         let position = Dictionary(uniqueKeysWithValues: order.enumerated().map { ($1, $0) })
         order.sort { (lengths[$0], position[$0]!) < (lengths[$1], position[$1]!) }
-        var batches = stride(from: 0, to: order.count, by: batchSize).map { Array(order[$0..<min($0 + batchSize, order.count)]) }
+        var batches = LengthBuckets.cut(order, lengths: lengths, batchSize: batchSize, maxTokens: maxTokens)
         shuffle(&batches, rng: &rng)
         return batches
     }

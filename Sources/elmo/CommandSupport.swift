@@ -3,7 +3,10 @@ import ElmoBiLM
 import ElmoEmbeddings
 import ElmoStorage
 import ElmoTensor
+import ElmoText
 import Foundation
+
+extension OverlongPolicy: ExpressibleByArgument {}
 
 /// Runs a library call and turns a library error into a clean one-line CLI error (exit code 1), never a crash.
 func reportingErrors<T>(_ body: () throws -> T) throws -> T {
@@ -70,6 +73,22 @@ struct MaxLengthOption: ParsableArguments {
 
     func validate() throws {
         if maxLength < 1 { throw ValidationError("--max-length must be at least 1, not \(maxLength).") }
+    }
+}
+
+/// `--overlong` beside `--max-length`: what to do with a longer line.
+struct OverlongOption: ParsableArguments {
+    @Option(help: "A line longer than --max-length: error (naming the line), truncate (keep the first --max-length tokens) or split (run windows of --max-length tokens, each from a zero state, and join them in token order).")
+    var overlong: OverlongPolicy = .error
+}
+
+/// `--max-batch-tokens`: a padded-token budget per batch (AllenNLP's `maximum_samples_per_batch`).
+struct TokenBudgetOption: ParsableArguments {
+    @Option(help: "Padded tokens per batch at most (sentences × the longest's tokens): batches of long sentences get fewer sentences, so memory is bounded by this rather than by --batch-size (default: no budget).")
+    var maxBatchTokens: Int?
+
+    func validate() throws {
+        if let n = maxBatchTokens, n < 1 { throw ValidationError("--max-batch-tokens must be at least 1, not \(n).") }
     }
 }
 

@@ -16,7 +16,7 @@ struct Elmo: ParsableCommand {
         subcommands: [VocabCommand.self, PretrainCommand.self, PerplexityCommand.self, GenerateCommand.self,
                       InspectCommand.self, EmbedCommand.self, ScoreCommand.self, ImportWeightsCommand.self,
                       ExportWeightsCommand.self, PrepareDefaultDataCommand.self, FinetuneCommand.self,
-                      PredictCommand.self, EvaluateCommand.self, VisualizeCommand.self, NeighborsCommand.self,
+                      PredictCommand.self, EvaluateCommand.self, ServeCommand.self, VisualizeCommand.self, NeighborsCommand.self,
                       ReportCommand.self]
     )
 

@@ -29,6 +29,8 @@ struct EvaluateCommand: ParsableCommand {
 
     @OptionGroup var batch: BatchSizeOption
 
+    @OptionGroup var tokenBudget: TokenBudgetOption
+
     @OptionGroup var threads: ThreadOptions
 
     func run() throws {
@@ -37,7 +39,8 @@ struct EvaluateCommand: ParsableCommand {
             let type = try TaskModels.type(of: model)
             warnIfIncomplete(model)
             let loaded = try type.load(model)
-            let request = TaskEvaluationRequest(data: data, json: json, batchSize: batch.batchSize, unknownLabels: unknownLabel,
+            let request = TaskEvaluationRequest(data: data, json: json, batchSize: batch.batchSize,
+                                                maxBatchTokens: tokenBudget.maxBatchTokens, unknownLabels: unknownLabel,
                                                 classificationData: dataOptions.apply(to:))
             let (text, warnings) = try loaded.evaluationText(request)
             for warning in warnings { FileHandle.standardError.write(Data("Warning: \(warning)\n".utf8)) }

@@ -32,6 +32,8 @@ struct TaskTrainingOptions: ParsableArguments {
     @Option(help: "Sentences per batch.")
     var batchSize = 32
 
+    @OptionGroup var tokenBudget: TokenBudgetOption
+
     @Option(name: .customLong("lr"), help: "Adam learning rate of the head.")
     var learningRate: Float = 1e-3
 
@@ -67,6 +69,7 @@ struct TaskTrainingOptions: ParsableArguments {
         s.epochs = epochs
         s.patience = patience
         s.batchSize = batchSize
+        s.maxBatchTokens = tokenBudget.maxBatchTokens
         s.learningRate = learningRate
         s.seed = seed
         return s

@@ -13,7 +13,9 @@ struct PredictCommand: ParsableCommand {
         discussion: """
         Classifier: `label<TAB>probability`; with --probabilities followed by `<TAB>label=probability` for every class \
         (in the model's label order). Input: one whitespace-tokenised sentence per line; an empty line is an error \
-        naming it.
+        naming it. A line longer than --max-length: --overlong truncate reads its first --max-length tokens (a tagger \
+        tags only those); --overlong split (taggers) tags each window of --max-length tokens on its own and joins \
+        the tags, so every token gets one.
         """)
 
     @Option(help: "A task model (best.npz) or its run folder.")
@@ -27,7 +29,11 @@ struct PredictCommand: ParsableCommand {
 
     @OptionGroup var batch: BatchSizeOption
 
+    @OptionGroup var tokenBudget: TokenBudgetOption
+
     @OptionGroup var maxLength: MaxLengthOption
+
+    @OptionGroup var overlong: OverlongOption
 
     @OptionGroup var threads: ThreadOptions
 
@@ -37,8 +43,9 @@ struct PredictCommand: ParsableCommand {
             let type = try TaskModels.type(of: model)
             warnIfIncomplete(model)
             let loaded = try type.load(model)
-            let options = TaskPredictionOptions(batchSize: batch.batchSize, probabilities: probabilities)
-            FileHandle.standardOutput.write(Data(loaded.predictionText(try readSentences(), options: options).utf8))
+            let options = TaskPredictionOptions(batchSize: batch.batchSize, maxBatchTokens: tokenBudget.maxBatchTokens,
+                                                probabilities: probabilities, maxLength: maxLength.maxLength, overlong: overlong.overlong)
+            FileHandle.standardOutput.write(Data(try loaded.predictionText(try readSentences(), options: options).utf8))
         }
     }
 
@@ -56,7 +63,7 @@ struct PredictCommand: ParsableCommand {
         return try lines.enumerated().map { index, line in
             let tokens = line.split(whereSeparator: \.isWhitespace).map(String.init)
             guard !tokens.isEmpty else { throw TextError.emptyText(path: name, line: index + 1) }
-            if tokens.count > maxLength.maxLength {
+            if tokens.count > maxLength.maxLength && overlong.overlong == .error {
                 throw EmbedError.lineTooLong(path: name, line: index + 1, tokens: tokens.count, limit: maxLength.maxLength)
             }
             return tokens

@@ -139,3 +139,14 @@ func makeCLITestFolder(_ test: XCTestCase) throws -> String {
     test.addTeardownBlock { try? FileManager.default.removeItem(atPath: folder) }
     return folder
 }
+
+/// A one-epoch classifier `cls` in `folder` on the fixture's biLM (`train.tsv`: "pos the cat sat" / "neg a dog ran in
+/// the park", also its dev set), with `extra` finetune options.
+func trainTinyClassifier(_ fixture: CLIFixture, in folder: String, _ extra: [String] = [],
+                         file: StaticString = #filePath, line: UInt = #line) throws {
+    let rows = (0..<8).map { $0 % 2 == 0 ? "pos\tthe cat sat" : "neg\ta dog ran in the park" }.joined(separator: "\n") + "\n"
+    try Data(rows.utf8).write(to: URL(fileURLWithPath: (folder as NSString).appendingPathComponent("train.tsv")))
+    let trained = try runElmo(["finetune", "classifier", "--checkpoint", fixture.path("run"), "--train", "train.tsv", "--dev", "train.tsv",
+                               "--output", "cls", "--epochs", "1", "--hidden", "4", "--threads", "1"] + extra, in: folder)
+    XCTAssertEqual(trained.status, 0, trained.stderr, file: file, line: line)
+}
