@@ -7,7 +7,7 @@ extension RunFolder {
 
     /// Refuses to start a pre-training run in a folder that holds anything else (a task model's best.npz, data, …):
     /// starting a run there would replace files that are not ours. Hidden files (locks, temporary files) are ignored.
-    public func requirePretrainFolder() throws {
+    package func requirePretrainFolder() throws {
         let names = ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).filter { !$0.hasPrefix(".") }
         let foreign = names.filter { !Self.pretrainFiles.contains($0) }.sorted()
         if !foreign.isEmpty { throw BiLMError.foreignFolder(folder: path, files: foreign) }

@@ -11,9 +11,9 @@ private var receivedSignal: sig_atomic_t = 0
 /// SIGINT and SIGTERM as a request to stop cleanly: the first one only sets a flag, which the training loops check
 /// after each step (they finish the step, save, and throw `StopSignal.Stopped`); a second one exits at once with
 /// 128 + its number, as an unhandled signal would.
-public enum StopSignal {
+package enum StopSignal {
     /// Installs the handlers (the commands that train call this; without it signals keep their default action).
-    public static func install() {
+    package static func install() {
         for signal in [SIGINT, SIGTERM] {
             var action = sigaction()
             #if canImport(Glibc)
@@ -34,18 +34,18 @@ public enum StopSignal {
     }
 
     /// The signal that asked to stop, or nil.
-    public static var requested: Int32? { receivedSignal == 0 ? nil : receivedSignal }
+    package static var requested: Int32? { receivedSignal == 0 ? nil : receivedSignal }
 
     /// Thrown by a training loop that stopped on a signal after saving; `message` says what was saved and how to go on.
-    public struct Stopped: Error, CustomStringConvertible {
-        public var signal: Int32
-        public var message: String
+    package struct Stopped: Error, CustomStringConvertible {
+        package var signal: Int32
+        package var message: String
         /// 130 for SIGINT, 143 for SIGTERM.
-        public var exitCode: Int32 { 128 + signal }
-        public var signalName: String { signal == SIGINT ? "SIGINT" : signal == SIGTERM ? "SIGTERM" : "signal \(signal)" }
-        public var description: String { "Stopped by \(signalName): \(message)" }
+        package var exitCode: Int32 { 128 + signal }
+        package var signalName: String { signal == SIGINT ? "SIGINT" : signal == SIGTERM ? "SIGTERM" : "signal \(signal)" }
+        package var description: String { "Stopped by \(signalName): \(message)" }
 
-        public init(signal: Int32, message: String) {
+        package init(signal: Int32, message: String) {
             self.signal = signal
             self.message = message
         }

@@ -11,8 +11,8 @@ import _CBLAS
 /// our code runs in parallel (the two LM directions), which took 30–50 % of pre-training's CPU time on 2 cores.
 /// Blocks agree with the unsplit product to rounding (OpenBLAS picks kernels by block shape), and a given thread
 /// count always splits the same way, so runs stay reproducible for a given `--threads`.
-public enum BLAS {
-    public static func gemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
+@usableFromInline package enum BLAS {
+    @usableFromInline package static func gemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
                             alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
                             b: UnsafePointer<Float>, ldb: Int,
                             beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
@@ -62,7 +62,7 @@ public enum BLAS {
 
     /// The thread budget of this process (`--threads`, default: OpenBLAS's own default, the number of cores): the
     /// width of split products and of our coarse parallelism (`Parallel.both`, the char CNN's token halves).
-    public private(set) static var threads: Int = {
+    @usableFromInline package private(set) static var threads: Int = {
         let cores = Int(openblas_get_num_threads())
         openblas_set_num_threads(1)
         return max(1, cores)
@@ -72,15 +72,15 @@ public enum BLAS {
     static var parallelDepth = 0
 
     /// Threads a piece of work may use now: the budget, or 1 inside a parallel region.
-    public static var availableThreads: Int { parallelDepth > 0 ? 1 : threads }
+    @usableFromInline package static var availableThreads: Int { parallelDepth > 0 ? 1 : threads }
 
     /// Sets the thread budget (process-wide).
-    public static func setThreads(_ n: Int) {
+    @usableFromInline package static func setThreads(_ n: Int) {
         threads = max(1, n)
         openblas_set_num_threads(1)
     }
 
     /// The kernel OpenBLAS picked and its build config, to print beside timings.
-    public static var coreName: String { String(cString: openblas_get_corename()) }
-    public static var config: String { String(cString: openblas_get_config()) }
+    @usableFromInline package static var coreName: String { String(cString: openblas_get_corename()) }
+    @usableFromInline package static var config: String { String(cString: openblas_get_config()) }
 }

@@ -11,7 +11,7 @@ extension Kernels {
     /// `y[n, f] = max_p conv[n, p, f]` is written with row stride `yStride`, `argmax[n, f]` (the winning p, the
     /// first on ties) with row stride `argmaxStride`, so several widths can fill one `[N, ΣF]` matrix.
     /// `scratch` holds `F` floats.
-    public static func charConvolutionMax(tables: UnsafePointer<Float>, vocabularySize: Int, width: Int, features: Int,
+    @usableFromInline package static func charConvolutionMax(tables: UnsafePointer<Float>, vocabularySize: Int, width: Int, features: Int,
                                           chars: UnsafePointer<Int32>, tokens: Int, charsPerToken: Int,
                                           y: UnsafeMutablePointer<Float>, yStride: Int,
                                           argmax: UnsafeMutablePointer<Int32>, argmaxStride: Int,
@@ -46,7 +46,7 @@ extension Kernels {
     /// Only the winning position of each (token, filter) receives gradient, so this is `N·F·width` additions.
     /// The caller turns `dTables` into the kernel and embedding gradients with `dK[o] += Eᵀ · dT[o]` and
     /// `dE += dT[o] · K[o]ᵀ`.
-    public static func charConvolutionMaxBackward(_ dy: UnsafePointer<Float>, dyStride: Int,
+    @usableFromInline package static func charConvolutionMaxBackward(_ dy: UnsafePointer<Float>, dyStride: Int,
                                                   argmax: UnsafePointer<Int32>, argmaxStride: Int,
                                                   chars: UnsafePointer<Int32>, tokens: Int, charsPerToken: Int,
                                                   vocabularySize: Int, width: Int, features: Int,

@@ -3,7 +3,7 @@ extension Kernels {
     ///
     /// `h` is `[N, 2F]` holding `[u | v]` per row (the nonlinear part's and the gate's pre-activations); on
     /// return it holds `[f(u) | g]`, which is all that backward needs besides `x`. `x` and `y` are `[N, F]`.
-    public static func highwayForward(_ h: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>,
+    @usableFromInline package static func highwayForward(_ h: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>,
                                       rows: Int, size: Int, activation: Activation) {
         let F = size
         for r in 0..<rows {
@@ -22,7 +22,7 @@ extension Kernels {
     /// In the forward pass this was `y = g·x + (1 − g)·f(u)`, so `dx += dy·g` (the carry path; the path through
     /// `u` and `v` is added by the caller's linear backward), and `dh` (`[N, 2F]`, overwritten) receives
     /// `du = dy·(1 − g)·f'(u)` and `dv = dy·(x − f(u))·g·(1 − g)`.
-    public static func highwayBackward(h: UnsafePointer<Float>, x: UnsafePointer<Float>, dy: UnsafePointer<Float>,
+    @usableFromInline package static func highwayBackward(h: UnsafePointer<Float>, x: UnsafePointer<Float>, dy: UnsafePointer<Float>,
                                        dh: UnsafeMutablePointer<Float>, dx: UnsafeMutablePointer<Float>,
                                        rows: Int, size: Int, activation: Activation) {
         let F = size

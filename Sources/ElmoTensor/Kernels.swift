@@ -8,7 +8,7 @@ import Foundation
 public enum Kernels {
     // MARK: - Activations
 
-    @inlinable public static func sigmoid(_ x: Float) -> Float { 1 / (1 + expf(-x)) }
+    @inlinable package static func sigmoid(_ x: Float) -> Float { 1 / (1 + expf(-x)) }
 
     /// Activation applied after the char CNN and inside highway layers.
     public enum Activation: String, Codable, Sendable {
@@ -16,7 +16,7 @@ public enum Kernels {
     }
 
     /// y[i] = act(x[i]) for n elements (x and y may alias).
-    public static func activate(_ act: Activation, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
+    @usableFromInline package static func activate(_ act: Activation, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
         switch act {
         case .relu: for i in 0..<n { y[i] = max(x[i], 0) }
         case .tanh: for i in 0..<n { y[i] = tanhf(x[i]) }
@@ -26,7 +26,7 @@ public enum Kernels {
     }
 
     /// dx[i] += dy[i] * act'(·), written in terms of the activation *output* y (all four allow it).
-    public static func activateBackward(_ act: Activation, y: UnsafePointer<Float>, dy: UnsafePointer<Float>,
+    @usableFromInline package static func activateBackward(_ act: Activation, y: UnsafePointer<Float>, dy: UnsafePointer<Float>,
                                         dx: UnsafeMutablePointer<Float>, _ n: Int) {
         switch act {
         case .relu: for i in 0..<n where y[i] > 0 { dx[i] += dy[i] }
@@ -39,7 +39,7 @@ public enum Kernels {
     // MARK: - Bias and reductions
 
     /// x[r, c] += bias[c] for a `[rows, cols]` matrix.
-    public static func addBias(_ x: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>, rows: Int, cols: Int) {
+    @usableFromInline package static func addBias(_ x: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>, rows: Int, cols: Int) {
         for r in 0..<rows {
             let row = x + r * cols
             for c in 0..<cols { row[c] += bias[c] }
@@ -47,7 +47,7 @@ public enum Kernels {
     }
 
     /// dBias[c] += Σ_r dy[r, c] for a `[rows, cols]` matrix.
-    public static func addColumnSums(_ dy: UnsafePointer<Float>, into dBias: UnsafeMutablePointer<Float>, rows: Int, cols: Int) {
+    @usableFromInline package static func addColumnSums(_ dy: UnsafePointer<Float>, into dBias: UnsafeMutablePointer<Float>, rows: Int, cols: Int) {
         for r in 0..<rows {
             let row = dy + r * cols
             for c in 0..<cols { dBias[c] += row[c] }
@@ -55,17 +55,17 @@ public enum Kernels {
     }
 
     /// y[i] += alpha * x[i].
-    public static func axpy(_ alpha: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
+    @usableFromInline package static func axpy(_ alpha: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
         for i in 0..<n { y[i] += alpha * x[i] }
     }
 
     /// x[i] *= alpha.
-    public static func scale(_ x: UnsafeMutablePointer<Float>, by alpha: Float, _ n: Int) {
+    @usableFromInline package static func scale(_ x: UnsafeMutablePointer<Float>, by alpha: Float, _ n: Int) {
         for i in 0..<n { x[i] *= alpha }
     }
 
     /// Σ x[i]² accumulated in Double (used for global gradient norms).
-    public static func sumOfSquares(_ x: UnsafePointer<Float>, _ n: Int) -> Double {
+    @usableFromInline package static func sumOfSquares(_ x: UnsafePointer<Float>, _ n: Int) -> Double {
         var s: Double = 0
         var i = 0
         // Partial Float sums of 64 elements keep the loop vectorisable without losing Double accuracy overall.
@@ -80,21 +80,21 @@ public enum Kernels {
     }
 
     /// Σ x[i] accumulated in Double.
-    public static func sum(_ x: UnsafePointer<Float>, _ n: Int) -> Double {
+    @usableFromInline package static func sum(_ x: UnsafePointer<Float>, _ n: Int) -> Double {
         var s: Double = 0
         for i in 0..<n { s += Double(x[i]) }
         return s
     }
 
     /// Clamps every element into `[-limit, limit]`.
-    public static func clip(_ x: UnsafeMutablePointer<Float>, limit: Float, _ n: Int) {
+    @usableFromInline package static func clip(_ x: UnsafeMutablePointer<Float>, limit: Float, _ n: Int) {
         for i in 0..<n { x[i] = min(max(x[i], -limit), limit) }
     }
 
     // MARK: - Softmax family (row-wise over `[rows, cols]`)
 
     /// log Σ_c exp(x[r, c]) for one row; the max is subtracted only for numerical stability.
-    @inlinable public static func logSumExp(_ row: UnsafePointer<Float>, _ cols: Int) -> Float {
+    @inlinable package static func logSumExp(_ row: UnsafePointer<Float>, _ cols: Int) -> Float {
         var m = -Float.infinity
         for c in 0..<cols { m = max(m, row[c]) }
         if m == -.infinity { return m }
@@ -104,7 +104,7 @@ public enum Kernels {
     }
 
     /// y[r, :] = softmax(x[r, :]) (x and y may alias).
-    public static func softmaxRows(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, rows: Int, cols: Int) {
+    @usableFromInline package static func softmaxRows(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, rows: Int, cols: Int) {
         for r in 0..<rows {
             let xr = x + r * cols, yr = y + r * cols
             var m = -Float.infinity
@@ -117,7 +117,7 @@ public enum Kernels {
     }
 
     /// y[r, :] = log_softmax(x[r, :]) (x and y may alias).
-    public static func logSoftmaxRows(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, rows: Int, cols: Int) {
+    @usableFromInline package static func logSoftmaxRows(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, rows: Int, cols: Int) {
         for r in 0..<rows {
             let xr = x + r * cols, yr = y + r * cols
             let lse = logSumExp(xr, cols)
@@ -133,7 +133,7 @@ public enum Kernels {
     /// activations `sigmoid(i), tanh(j), sigmoid(f + forgetBias), sigmoid(o)` (kept for backward).
     /// `cPrev` and `c` are `[B, C]`: `c = clip(f * cPrev + i * j, cellClip)`; `m = o * tanh(c)` is `[B, C]`.
     /// A `cellClip` of 0 or less means no clipping.
-    public static func lstmGatesForward(gates: UnsafeMutablePointer<Float>, cPrev: UnsafePointer<Float>,
+    @usableFromInline package static func lstmGatesForward(gates: UnsafeMutablePointer<Float>, cPrev: UnsafePointer<Float>,
                                         c: UnsafeMutablePointer<Float>, m: UnsafeMutablePointer<Float>,
                                         batch: Int, cellSize: Int, forgetBias: Float, cellClip: Float) {
         // Vectorised over 8 cells at a time (`VectorMath.swift`): the five transcendentals per cell dominate
@@ -166,7 +166,7 @@ public enum Kernels {
     /// gradient reaching c from the next step), writes the pre-activation gate gradients into `dGates`
     /// (`[B, 4C]`, overwritten) and *overwrites* `dc` with the gradient for `cPrev`. A clipped cell passes
     /// no gradient (the clip's derivative is 0 outside the range).
-    public static func lstmGatesBackward(gates: UnsafePointer<Float>, cPrev: UnsafePointer<Float>, c: UnsafePointer<Float>,
+    @usableFromInline package static func lstmGatesBackward(gates: UnsafePointer<Float>, cPrev: UnsafePointer<Float>, c: UnsafePointer<Float>,
                                          dm: UnsafePointer<Float>, dc: UnsafeMutablePointer<Float>,
                                          dGates: UnsafeMutablePointer<Float>,
                                          batch: Int, cellSize: Int, cellClip: Float) {
@@ -200,7 +200,7 @@ public enum Kernels {
     /// `x` is `[N, W, D]` (tokens, characters, embedding dim); `columns` is `[N * (W - width + 1), width * D]`.
     /// Because each window is `width` consecutive rows of `[W, D]` storage, a row of `columns` is one
     /// contiguous copy.
-    public static func im2col(_ x: UnsafePointer<Float>, tokens: Int, chars: Int, dim: Int, width: Int,
+    @usableFromInline package static func im2col(_ x: UnsafePointer<Float>, tokens: Int, chars: Int, dim: Int, width: Int,
                               columns: UnsafeMutablePointer<Float>) {
         let positions = chars - width + 1
         let rowLength = width * dim
@@ -212,7 +212,7 @@ public enum Kernels {
     }
 
     /// Adjoint of `im2col`: dx[N, W, D] += fold(dColumns).
-    public static func col2imAdd(_ dColumns: UnsafePointer<Float>, tokens: Int, chars: Int, dim: Int, width: Int,
+    @usableFromInline package static func col2imAdd(_ dColumns: UnsafePointer<Float>, tokens: Int, chars: Int, dim: Int, width: Int,
                                  dx: UnsafeMutablePointer<Float>) {
         let positions = chars - width + 1
         let rowLength = width * dim
@@ -227,7 +227,7 @@ public enum Kernels {
 
     /// y[n, f] = max_t x[n, t, f]; `argmax[n, f]` keeps the winning t for backward.
     /// `x` is `[N, T, F]`; `y` has row stride `yStride` (so several filter widths can fill one `[N, ΣF]` matrix).
-    public static func maxOverTime(_ x: UnsafePointer<Float>, tokens: Int, steps: Int, features: Int,
+    @usableFromInline package static func maxOverTime(_ x: UnsafePointer<Float>, tokens: Int, steps: Int, features: Int,
                                    y: UnsafeMutablePointer<Float>, yStride: Int, argmax: UnsafeMutablePointer<Int32>) {
         for n in 0..<tokens {
             let yr = y + n * yStride, ar = argmax + n * features
@@ -243,7 +243,7 @@ public enum Kernels {
     }
 
     /// Backward of `maxOverTime`: dx[n, argmax[n, f], f] += dy[n, f].
-    public static func maxOverTimeBackward(_ dy: UnsafePointer<Float>, dyStride: Int, argmax: UnsafePointer<Int32>,
+    @usableFromInline package static func maxOverTimeBackward(_ dy: UnsafePointer<Float>, dyStride: Int, argmax: UnsafePointer<Int32>,
                                            tokens: Int, steps: Int, features: Int, dx: UnsafeMutablePointer<Float>) {
         for n in 0..<tokens {
             let dyr = dy + n * dyStride, ar = argmax + n * features

@@ -5,11 +5,11 @@ import Foundation
 /// softmax rows. Only +, ×, ÷, compare/select and bit casts, so they map onto plain SSE2 and get wider for free
 /// with a wider target.
 extension Kernels {
-    public typealias Vector = SIMD8<Float>
+    @usableFromInline package typealias Vector = SIMD8<Float>
 
     /// e^x. Inputs below −87.3 give 0 (where Float's normal range ends) and inputs above 88 give e^88.
     @inlinable @inline(__always)
-    public static func exp(_ x: Vector) -> Vector {
+    @usableFromInline package static func exp(_ x: Vector) -> Vector {
         let underflow = x .< -87.3
         var v = x.replacing(with: 88, where: x .> 88).replacing(with: -87.3, where: underflow)
         // n = round(x / ln 2) by the 1.5·2^23 trick: adding it leaves the rounded integer in the low mantissa bits.
@@ -32,13 +32,13 @@ extension Kernels {
 
     /// 1 / (1 + e^−x).
     @inlinable @inline(__always)
-    public static func sigmoid(_ x: Vector) -> Vector {
+    @usableFromInline package static func sigmoid(_ x: Vector) -> Vector {
         1 / (1 + exp(-x))
     }
 
     /// tanh x: an odd polynomial below |x| = 0.625 (keeps relative accuracy near 0), 1 − 2/(e^2|x| + 1) above.
     @inlinable @inline(__always)
-    public static func tanh(_ x: Vector) -> Vector {
+    @usableFromInline package static func tanh(_ x: Vector) -> Vector {
         let a = x.replacing(with: -x, where: x .< 0)
         let large = 1 - 2 / (exp(2 * a) + 1)
         let large2 = large.replacing(with: -large, where: x .< 0)
@@ -54,7 +54,7 @@ extension Kernels {
 
     /// Loads `count` (≤ 8) floats; missing lanes are 0.
     @inlinable @inline(__always)
-    public static func load(_ p: UnsafePointer<Float>, _ count: Int) -> Vector {
+    @usableFromInline package static func load(_ p: UnsafePointer<Float>, _ count: Int) -> Vector {
         if count == Vector.scalarCount { return UnsafeRawPointer(p).loadUnaligned(as: Vector.self) }
         var v = Vector()
         for l in 0..<count { v[l] = p[l] }
@@ -63,7 +63,7 @@ extension Kernels {
 
     /// Stores the first `count` (≤ 8) lanes.
     @inlinable @inline(__always)
-    public static func store(_ v: Vector, _ p: UnsafeMutablePointer<Float>, _ count: Int) {
+    @usableFromInline package static func store(_ v: Vector, _ p: UnsafeMutablePointer<Float>, _ count: Int) {
         if count == Vector.scalarCount {
             UnsafeMutableRawPointer(p).storeBytes(of: v, as: Vector.self)
         } else {
@@ -72,7 +72,7 @@ extension Kernels {
     }
 
     /// y[i] = e^x[i] for n elements (x and y may alias).
-    public static func exp(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
+    @usableFromInline package static func exp(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
         var i = 0
         while i < n {
             let w = min(Vector.scalarCount, n - i)
@@ -82,7 +82,7 @@ extension Kernels {
     }
 
     /// x[i] = e^(x[i] − shift) in place for n elements; returns Σ of the results (the softmax normaliser).
-    public static func expSubtracting(_ shift: Float, _ x: UnsafeMutablePointer<Float>, _ n: Int) -> Float {
+    @usableFromInline package static func expSubtracting(_ shift: Float, _ x: UnsafeMutablePointer<Float>, _ n: Int) -> Float {
         var sum = Vector()
         var i = 0
         while i < n {
@@ -97,7 +97,7 @@ extension Kernels {
     }
 
     /// max_i x[i] for n ≥ 1 elements.
-    public static func maximum(_ x: UnsafePointer<Float>, _ n: Int) -> Float {
+    @usableFromInline package static func maximum(_ x: UnsafePointer<Float>, _ n: Int) -> Float {
         var m = Vector(repeating: -.infinity)
         var i = 0
         while i + Vector.scalarCount <= n {

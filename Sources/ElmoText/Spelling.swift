@@ -1,13 +1,13 @@
 /// The nearest known name to a misspelt one, for "did you mean …?" hints (config keys, subcommands, options).
-public enum Spelling {
+package enum Spelling {
     /// The candidate nearest to `word` by edit distance, if it is close (at most 2 edits, or a third of the word).
-    public static func closest(_ word: String, among candidates: [String]) -> String? {
+    package static func closest(_ word: String, among candidates: [String]) -> String? {
         let limit = max(2, word.count / 3)
         return candidates.map { ($0, editDistance(word, $0)) }.filter { $0.1 <= limit }.min { $0.1 < $1.1 }?.0
     }
 
     /// Levenshtein distance over characters.
-    public static func editDistance(_ a: String, _ b: String) -> Int {
+    package static func editDistance(_ a: String, _ b: String) -> Int {
         let a = Array(a), b = Array(b)
         guard !a.isEmpty, !b.isEmpty else { return max(a.count, b.count) }
         var previous = Array(0...b.count)
