@@ -3,14 +3,10 @@ import Foundation
 /// One kind of batched work (embedding, one task model's predictions, scoring): how a batch of sentences is run.
 /// Only jobs of the same kind share a batch.
 final class BatchKind: @unchecked Sendable {
-    let name: String
     /// One result per sentence, in order. Called on a compute thread, one batch at a time per thread.
     let compute: ([[String]]) -> [Any]
 
-    init(name: String, compute: @escaping ([[String]]) -> [Any]) {
-        self.name = name
-        self.compute = compute
-    }
+    init(compute: @escaping ([[String]]) -> [Any]) { self.compute = compute }
 }
 
 /// Dynamic batching: requests wait in one FIFO queue; a fixed pool of compute threads takes the oldest request and

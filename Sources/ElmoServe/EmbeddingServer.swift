@@ -77,11 +77,11 @@ public final class EmbeddingServer: @unchecked Sendable {
     private func makeKinds(_ models: LoadedModels) -> [String: BatchKind] {
         let batchSize = settings.batchSize, budget = settings.maxBatchTokens
         var kinds: [String: BatchKind] = [
-            "embed": BatchKind(name: "embed") { models.embedder.embed($0, batchSize: batchSize, maxBatchTokens: budget) },
+            "embed": BatchKind { models.embedder.embed($0, batchSize: batchSize, maxBatchTokens: budget) },
         ]
-        if let scorer = models.scorer { kinds["score"] = BatchKind(name: "score") { scorer.score($0, batchSize: batchSize) } }
+        if let scorer = models.scorer { kinds["score"] = BatchKind { scorer.score($0, batchSize: batchSize) } }
         for (names, model) in models.taskModels {
-            kinds["predict:" + names[1]] = BatchKind(name: names[1]) { sentences in
+            kinds["predict:" + names[1]] = BatchKind { sentences in
                 switch model {
                 case .classifier(let classifier): return classifier.predict(sentences, batchSize: batchSize, maxBatchTokens: budget)
                 case .tagger(let tagger): return tagger.predict(sentences, batchSize: batchSize, maxBatchTokens: budget)

@@ -29,9 +29,4 @@ public enum LengthBuckets {
         if !current.isEmpty { batches.append(current) }
         return batches
     }
-
-    /// The padded token count of a batch: its sentences × its longest sentence.
-    public static func paddedTokens(_ batch: [Int], lengths: [Int]) -> Int {
-        batch.count * (batch.map { lengths[$0] }.max() ?? 0)
-    }
 }

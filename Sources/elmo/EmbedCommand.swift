@@ -21,7 +21,7 @@ struct EmbedCommand: ParsableCommand {
         --format npz holds it as `embeddings` with `lines` (each row's 0-based line), `sentence_to_index.json` and \
         `skipped_lines`. --mix-from uses a task model's learned ScalarMix instead of --layers. \
         Each sentence is embedded on its own (zero initial state), so results do not depend on batching \
-        (--batch-size, --max-batch-tokens). --overlong split embeds each --max-length window of a longer line on its \
+        (--batch-size, --max-batch-tokens) beyond float rounding. --overlong split embeds each --max-length window of a longer line on its \
         own and joins the windows' vectors in token order (tokens near a window's edge see only that window).
         """)
 
