@@ -71,7 +71,7 @@ let package = Package(
         // MARK: - Executables
         .executableTarget(name: "elmo", dependencies: [
             "ElmoTensor", "ElmoStorage", "ElmoReporting", "ElmoText", "ElmoLayers", "ElmoBiLM", "ElmoEmbeddings",
-            "ElmoTasks", "ElmoMetrics", "ElmoServe", "ElmoDistributed", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "ElmoTasks", "ElmoMetrics", "ElmoServe", "ElmoOptim", "ElmoDistributed", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "elmo-bench", dependencies: [
             "ElmoTensor", "ElmoText", "ElmoOptim", "ElmoBiLM",

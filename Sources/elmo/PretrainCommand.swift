@@ -1,6 +1,7 @@
 import ArgumentParser
 import ElmoBiLM
 import ElmoDistributed
+import ElmoOptim
 import ElmoText
 import Foundation
 
@@ -101,14 +102,14 @@ struct PretrainCommand: ParsableCommand {
         }
         defer { (reducer as? MPIReducer)?.finalize() }
         do {
-            try train(reducer: reducer)
+            try pretrain(reducer: reducer)
         } catch {
             onFailure(error)
             throw error
         }
     }
 
-    private func train(reducer: GradientReducer) throws {
+    private func pretrain(reducer: GradientReducer) throws {
         try reportingErrors {
             let options = try config.map { try BiLMOptions.load(path: $0, allowUnknownKeys: allowUnknownKeys) }
                 ?? BiLMCheckpoint.load(initFrom!).model.options
