@@ -1,6 +1,7 @@
 // swift-tools-version:6.0
 // ELMoKit: deep contextual word representations (ELMo-style biLM) in Swift.
-// System libraries: apt-get install -y libopenblas-dev zlib1g-dev libhdf5-dev (the README commands do this).
+// System libraries: apt-get install -y libopenblas-dev zlib1g-dev libhdf5-dev (the README commands do this);
+// openmpi-bin only for data-parallel runs under mpirun (loaded at run time).
 import PackageDescription
 
 let package = Package(
@@ -26,6 +27,8 @@ let package = Package(
         .systemLibrary(name: "_CBLAS", path: "Sources/_CBLAS", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "_CZlib", path: "Sources/_CZlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "_CHDF5", path: "Sources/_CHDF5", providers: [.apt(["libhdf5-dev"])]),
+        // OpenMPI, loaded at run time (dlopen of libmpi.so.40): builds without mpi.h, runs without MPI installed.
+        .target(name: "_CMPI", path: "Sources/_CMPI", linkerSettings: [.linkedLibrary("dl")]),
 
         // MARK: - Public API, in data-flow order
         // Infrastructure every stage may use: tensors, files (npy/npz/zip, run folders, metrics logs), progress and plots.
@@ -39,6 +42,8 @@ let package = Package(
         .target(name: "ElmoBiLM", dependencies: [
             "ElmoTensor", "ElmoStorage", "ElmoReporting", "ElmoText", "ElmoLayers", "ElmoOptim",
         ]),
+        // Data-parallel pre-training under mpirun: the MPI gradient reducer.
+        .target(name: "ElmoDistributed", dependencies: ["_CMPI", "ElmoTensor", "ElmoOptim"]),
         .target(name: "ElmoEmbeddings", dependencies: [
             "ElmoTensor", "ElmoStorage", "ElmoReporting", "ElmoText", "ElmoLayers", "ElmoBiLM", "_CHDF5",
         ]),
@@ -66,7 +71,7 @@ let package = Package(
         // MARK: - Executables
         .executableTarget(name: "elmo", dependencies: [
             "ElmoTensor", "ElmoStorage", "ElmoReporting", "ElmoText", "ElmoLayers", "ElmoBiLM", "ElmoEmbeddings",
-            "ElmoTasks", "ElmoMetrics", "ElmoServe", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "ElmoTasks", "ElmoMetrics", "ElmoServe", "ElmoOptim", "ElmoDistributed", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "elmo-bench", dependencies: [
             "ElmoTensor", "ElmoText", "ElmoOptim", "ElmoBiLM",
@@ -80,6 +85,7 @@ let package = Package(
         .testTarget(name: "ElmoTextTests", dependencies: ["ElmoText", "ElmoStorage"]),
         .testTarget(name: "ElmoLayersTests", dependencies: ["ElmoLayers", "ElmoTensor", "_TestSupport"]),
         .testTarget(name: "ElmoOptimTests", dependencies: ["ElmoOptim", "ElmoTensor"]),
+        .testTarget(name: "ElmoDistributedTests", dependencies: ["ElmoDistributed", "ElmoOptim", "ElmoTensor"]),
         .testTarget(name: "ElmoBiLMTests", dependencies: [
             "ElmoBiLM", "ElmoLayers", "ElmoOptim", "ElmoStorage", "ElmoTensor", "ElmoText", "_TestSupport",
         ], resources: [.copy("Fixtures")]),

@@ -31,6 +31,9 @@ public struct PretrainSettings {
     public var vocabularyMode: VocabularyMode?
     /// How softmax rows of words new to an `initFrom` model start.
     public var newRowInitialisation: NewRowInitialisation = .charCNN
+    /// Combines the ranks' gradients between backward and clipping (data-parallel training under `mpirun`); this
+    /// process trains rows `rank·B/N ..< (rank+1)·B/N` of each global batch of B rows.
+    public var reducer: GradientReducer = SingleProcessReducer()
 
     public init(options: BiLMOptions, trainPatterns: [String], outputFolder: String) {
         self.options = options
@@ -50,6 +53,8 @@ public final class Pretrainer {
     private let optimizer: Optimizer
     private var rng: RandomGenerator
     private var states: BiLanguageModel.States
+    /// This rank's rows of the global batch (all B rows for one process).
+    private let rows: Range<Int>
     private let run: RunFolder
     private let corpus: Corpus
     private let metrics: MetricsLog
@@ -61,6 +66,12 @@ public final class Pretrainer {
     public init(settings: PretrainSettings) throws {
         self.settings = settings
         BLAS.setThreads(settings.threads)
+        let reducer = settings.reducer
+        // Refused before anything is written; the rows themselves follow from the model's batch size (on resume, the
+        // checkpoint's) below.
+        _ = try TokenStreams.rows(rank: reducer.rank, of: reducer.worldSize, batchSize: settings.options.batchSize)
+        // Until the LSTM states of all ranks are gathered into the checkpoint, a checkpoint holds rank 0's rows only.
+        guard !(settings.resume && reducer.worldSize > 1) else { throw BiLMError.resumeNeedsOneProcess(ranks: reducer.worldSize) }
         run = try RunFolder(path: settings.outputFolder, keepLast: settings.keepLast)
         run.removeAbandonedTemporaryFiles()
         corpus = try Corpus(patterns: settings.trainPatterns)
@@ -89,7 +100,8 @@ public final class Pretrainer {
             if trainer.threads != settings.threads {
                 Pretrainer.warn("--resume: the run used \(trainer.threads) threads, this one \(settings.threads); the result will be close to, but not bitwise equal to, an uninterrupted run.")
             }
-            states = contents.states ?? contents.model.zeroStates(batch: settings.options.batchSize)
+            rows = try TokenStreams.rows(rank: reducer.rank, of: reducer.worldSize, batchSize: contents.model.options.batchSize)
+            states = contents.states ?? contents.model.zeroStates(batch: rows.count)
             metrics = MetricsLog(path: run.metricsPath, truncate: false, keepingStepsUpTo: trainer.step)
         } else {
             guard !hasRun else { throw BiLMError.runFolderNotEmpty(settings.outputFolder) }
@@ -127,7 +139,8 @@ public final class Pretrainer {
             state.shuffleShards = settings.shuffleShards
             trainer = state
             rng = RandomGenerator(seed: settings.seed &+ 0x5EED)
-            states = model.zeroStates(batch: settings.options.batchSize)
+            rows = try TokenStreams.rows(rank: reducer.rank, of: reducer.worldSize, batchSize: model.options.batchSize)
+            states = model.zeroStates(batch: rows.count)
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             try RunFolder.writeAtomically(try encoder.encode(model.options), to: run.file("options.json"))
@@ -169,6 +182,7 @@ public final class Pretrainer {
         }
         let progress = ProgressLine(every: settings.logEvery)
         let parameters = model.parameters
+        let gradients = GradientBuffer(parameters: parameters)
         let started = Date()
         let tokensAtStart = trainer.tokensTrained
         var recentLoss = 0.0, recentSteps = 0
@@ -201,17 +215,19 @@ public final class Pretrainer {
             guard streams.rowLength >= 2 else {
                 throw BiLMError.corpusTooSmall(pairs: streams.pairCount, batchSize: batchSize, unroll: unroll)
             }
-            if trainer.stepInEpoch == 0 { states = model.zeroStates(batch: batchSize) }
+            if trainer.stepInEpoch == 0 { states = model.zeroStates(batch: rows.count) }
             while trainer.stepInEpoch < streams.stepCount && !finished() {
-                let batch = try streams.batch(step: trainer.stepInEpoch)
+                let batch = try streams.batch(step: trainer.stepInEpoch, rows: rows)
                 model.zeroGradients()
-                let loss = model.trainStep(batch, states: &states, rng: &rng)
+                let localLoss = model.trainStep(batch, states: &states, rng: &rng)
+                // Both directions predict every position of this rank's rows.
+                let loss = try settings.reducer.reduce(gradients, loss: localLoss, targetCount: 2 * batch.batchSize * batch.steps)
                 guard loss.isFinite else { throw BiLMError.diverged(step: trainer.step, loss: loss) }
                 GradientClipping.clipGlobalNorm(parameters, maxNorm: model.options.clipNorm)
                 optimizer.step(parameters)
                 trainer.step += 1
                 trainer.stepInEpoch += 1
-                trainer.tokensTrained += batch.batchSize * batch.steps
+                trainer.tokensTrained += batchSize * batch.steps
                 recentLoss += loss
                 recentSteps += 1
 

@@ -19,6 +19,8 @@ public enum TextError: Error, CustomStringConvertible, LocalizedError, Equatable
     case badVocabulary(path: String, reason: String)
     /// The corpus has fewer (input, target) pairs than the batch has rows, so no row would hold a pair.
     case tooFewPairs(pairs: Int, batchSize: Int, files: [String])
+    /// Data-parallel training: the global batch of B rows cannot be split evenly among the N ranks.
+    case batchNotDivisible(batchSize: Int, ranks: Int)
     /// The label and the text were given the same column.
     case sameColumn(path: String, column: Int)
     /// A file read as CoNLL columns holds `word/TAG` sentences (one per line).
@@ -77,6 +79,9 @@ public enum TextError: Error, CustomStringConvertible, LocalizedError, Equatable
         case let .tooFewPairs(pairs, batchSize, files):
             return "\(files.joined(separator: ", ")): only \(pairs) training pairs for a batch of \(batchSize) rows. "
                 + "Lower the config key batch_size, or give more text."
+        case let .batchNotDivisible(batchSize, ranks):
+            return "batch_size \(batchSize) is not divisible by the \(ranks) ranks (mpirun -np \(ranks)): each rank trains "
+                + "batch_size / ranks rows. Choose a rank count that divides \(batchSize), or a batch_size divisible by \(ranks)."
         case let .sameColumn(path, column):
             return "\(path): the label and the text are both column \(column); give different --label-column and --text-column."
         case let .looksSlashTagged(path, line):

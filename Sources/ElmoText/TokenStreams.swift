@@ -176,18 +176,26 @@ public final class TokenStreams: @unchecked Sendable {
     /// The batch of step `step` (0 ..< stepCount), computed directly from the stream file, so a resumed run can start
     /// at any step. Shapes: characters [B, T, W], targets [B, T].
     public func batch(step: Int) throws -> StreamBatch {
+        try batch(step: step, rows: 0..<batchSize)
+    }
+
+    /// Rows `rows` of the global batch of step `step` (data-parallel training: one rank's share, `rows(rank:of:)`),
+    /// exactly as they appear in `batch(step:)`. Shapes: characters [rows, T, W], targets [rows, T].
+    public func batch(step: Int, rows: Range<Int>) throws -> StreamBatch {
         precondition(step >= 0 && step < stepCount, "TokenStreams step \(step) is outside 0..<\(stepCount).")
+        precondition(rows.lowerBound >= 0 && rows.upperBound <= batchSize && !rows.isEmpty,
+                     "TokenStreams rows \(rows) are not a non-empty part of 0..<\(batchSize).")
         let n = rowLength, first = step * unroll
         let steps = min(first + unroll, n) - first
         var forwardCharacters = [Int32](), backwardCharacters = [Int32]()
-        forwardCharacters.reserveCapacity(batchSize * steps * maxCharacters)
-        backwardCharacters.reserveCapacity(batchSize * steps * maxCharacters)
+        forwardCharacters.reserveCapacity(rows.count * steps * maxCharacters)
+        backwardCharacters.reserveCapacity(rows.count * steps * maxCharacters)
         var forwardTargets = [Int32](), backwardTargets = [Int32]()
-        forwardTargets.reserveCapacity(batchSize * steps)
-        backwardTargets.reserveCapacity(batchSize * steps)
+        forwardTargets.reserveCapacity(rows.count * steps)
+        backwardTargets.reserveCapacity(rows.count * steps)
         // Positions p ..< p+T of the stream plus position p+T (the last pair's target), where it exists.
         var window = [Int32](repeating: 0, count: steps + 1)
-        for row in 0..<batchSize {
+        for row in rows {
             // Forward columns first ..< first+T are pairs row*n + first + t.
             var available = try read(from: row * n + first, into: &window)
             for t in 0..<steps {
@@ -204,9 +212,18 @@ public final class TokenStreams: @unchecked Sendable {
                 backwardTargets.append(typeTargets[Int(window[local] & TokenStreams.typeMask)])
             }
         }
-        return StreamBatch(batchSize: batchSize, steps: steps, maxCharacters: maxCharacters,
+        return StreamBatch(batchSize: rows.count, steps: steps, maxCharacters: maxCharacters,
                            forwardCharacters: forwardCharacters, forwardTargets: forwardTargets,
                            backwardCharacters: backwardCharacters, backwardTargets: backwardTargets)
+    }
+
+    /// The rows of the global batch that rank `rank` of `ranks` trains: r·B/N ..< (r+1)·B/N. Throws when B is not
+    /// divisible by N (every rank must hold the same number of rows, so that they all take the same steps).
+    public static func rows(rank: Int, of ranks: Int, batchSize: Int) throws -> Range<Int> {
+        precondition(ranks >= 1 && rank >= 0 && rank < ranks, "rank \(rank) is outside 0..<\(ranks).")
+        guard batchSize % ranks == 0 else { throw TextError.batchNotDivisible(batchSize: batchSize, ranks: ranks) }
+        let share = batchSize / ranks
+        return rank * share ..< (rank + 1) * share
     }
 
     /// Type of the forward target of the pair at `window[t]`: the next input, or `</S>` if that begins a sentence or

@@ -1,5 +1,7 @@
 import ArgumentParser
 import ElmoBiLM
+import ElmoDistributed
+import ElmoOptim
 import ElmoText
 import Foundation
 
@@ -14,6 +16,8 @@ struct PretrainCommand: ParsableCommand {
         Text: one sentence per line, whitespace tokens, any language (UTF-8). The run folder gets checkpoint-<step>.npz \
         (the last --keep of them), best.npz, latest, metrics.jsonl, options.json, vocab.txt and learning-curve.svg. \
         A killed run continues with --resume and reaches the same weights as an uninterrupted one (same seed and threads).
+
+        Data-parallel: `mpirun -np N elmo pretrain ...` trains one model on N processes; each trains batch_size / N rows         of every global batch (batch_size must be divisible by N) and the gradients are averaged with an MPI all-reduce         before clipping. OpenMPI (libmpi.so.40) is loaded only under mpirun; without it elmo trains as one process.         Rank 0 writes the run folder. Not yet: --resume under mpirun, and dropout masks that do not depend on N.
         """)
 
     @Option(help: "Model and training options (bilm-tf options.json keys), e.g. Pretrain/tiny.json (with --init-from: default the checkpoint's own).")
@@ -89,10 +93,33 @@ struct PretrainCommand: ParsableCommand {
 
     func run() throws {
         StopSignal.install()
+        let reducer = try reportingErrors { try MPIWorld.reducer() }
+        // A rank that fails must end the whole job: the others would wait in the next all-reduce for ever.
+        let onFailure = { (_: Error) in
+            guard let mpi = reducer as? MPIReducer else { return }
+            FileHandle.standardError.write(Data("Error: rank \(mpi.rank) of \(mpi.worldSize) failed (above); ending the whole mpirun job.\n".utf8))
+            mpi.abort(code: 1)
+        }
+        defer { (reducer as? MPIReducer)?.finalize() }
+        do {
+            try pretrain(reducer: reducer)
+        } catch {
+            onFailure(error)
+            throw error
+        }
+    }
+
+    private func pretrain(reducer: GradientReducer) throws {
         try reportingErrors {
             let options = try config.map { try BiLMOptions.load(path: $0, allowUnknownKeys: allowUnknownKeys) }
                 ?? BiLMCheckpoint.load(initFrom!).model.options
-            var settings = PretrainSettings(options: options, trainPatterns: train, outputFolder: output)
+            // Until checkpoints gather every rank's state (rank 0 writes them), ranks other than 0 keep their run folder
+            // in a temporary directory removed at the end.
+            let folder = reducer.rank == 0 ? output
+                : (NSTemporaryDirectory() as NSString).appendingPathComponent("elmo-rank-\(reducer.rank)-\(getpid())")
+            defer { if reducer.rank != 0 { try? FileManager.default.removeItem(atPath: folder) } }
+            var settings = PretrainSettings(options: options, trainPatterns: train, outputFolder: folder)
+            settings.reducer = reducer
             settings.validFile = valid
             settings.vocabularyFile = vocab
             settings.maxVocabularySize = maxVocab
@@ -111,7 +138,9 @@ struct PretrainCommand: ParsableCommand {
             settings.newRowInitialisation = newWordInit
             let started = Date()
             let trainer = try Pretrainer(settings: settings)
-            FileHandle.standardError.write(Data("vocabulary \(trainer.vocabulary.count), parameters \(trainer.model.parameterCount), threads \(settings.threads)\n".utf8))
+            if reducer.rank == 0 {
+                FileHandle.standardError.write(Data("vocabulary \(trainer.vocabulary.count), parameters \(trainer.model.parameterCount), threads \(settings.threads), ranks \(reducer.worldSize)\n".utf8))
+            }
             let ppl = try trainer.train()
             var summary: [String: Any] = ["steps": trainer.trainer.step, "tokens": trainer.trainer.tokensTrained,
                                           "wall_s": Date().timeIntervalSince(started), "output": output]
@@ -122,7 +151,7 @@ struct PretrainCommand: ParsableCommand {
                 summary["valid_ppl_bwd"] = ppl.backward
                 summary["valid_ppl_mean"] = ppl.mean
             }
-            printJSON(summary)
+            if reducer.rank == 0 { printJSON(summary) }
         }
     }
 }

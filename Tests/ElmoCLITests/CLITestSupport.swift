@@ -34,9 +34,16 @@ func elmoBinary() throws -> URL {
 
 /// Starts `elmo arguments…` with stdout and stderr going to files in `folder` (no pipe can fill up and block it).
 func startElmo(_ arguments: [String], in folder: String) throws -> (process: Process, stdout: String, stderr: String) {
+    try startProcess(try elmoBinary(), arguments, in: folder)
+}
+
+/// Starts `executable arguments…` (with `environment` when given) as `startElmo` does.
+func startProcess(_ executable: URL, _ arguments: [String], environment: [String: String]? = nil,
+                  in folder: String) throws -> (process: Process, stdout: String, stderr: String) {
     let process = Process()
-    process.executableURL = try elmoBinary()
+    process.executableURL = executable
     process.arguments = arguments
+    if let environment { process.environment = environment }
     process.currentDirectoryURL = URL(fileURLWithPath: folder)
     let tag = UUID().uuidString
     let out = (folder as NSString).appendingPathComponent(".stdout-\(tag)")

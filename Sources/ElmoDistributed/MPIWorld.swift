@@ -1,0 +1,83 @@
+import _CMPI
+import ElmoOptim
+import ElmoTensor
+import Foundation
+
+/// The processes of one `mpirun` job, or this process alone.
+///
+/// OpenMPI is loaded at run time (dlopen of `libmpi.so.40`) and only when the environment says `mpirun` started this
+/// process (`OMPI_COMM_WORLD_SIZE`), so the plain binary runs, and trains with world size 1, on a machine without MPI.
+public enum MPIWorld {
+    /// Set by OpenMPI's launcher in every rank's environment.
+    static let launcherVariable = "OMPI_COMM_WORLD_SIZE"
+
+    /// Whether this process was started by `mpirun` (or `mpiexec`).
+    public static var launchedByMPIRun: Bool {
+        ProcessInfo.processInfo.environment[launcherVariable] != nil
+    }
+
+    /// The gradient reducer for this process: one that all-reduces over MPI when started by `mpirun`, else the
+    /// single-process one. Initialises MPI (once per process).
+    public static func reducer() throws -> GradientReducer {
+        guard launchedByMPIRun else { return SingleProcessReducer() }
+        return try MPIReducer.shared()
+    }
+}
+
+/// Sums the ranks' gradients with one in-place `MPI_Allreduce` over the contiguous buffer, each rank's mean first
+/// weighted by its share of the global target count, so the result is the mean over every rank's targets.
+public final class MPIReducer: GradientReducer {
+    public let rank: Int
+    public let worldSize: Int
+    nonisolated(unsafe) private static var instance: MPIReducer?
+
+    private init(rank: Int, worldSize: Int) {
+        self.rank = rank
+        self.worldSize = worldSize
+    }
+
+    /// Loads OpenMPI and calls MPI_Init the first time; the same reducer afterwards (MPI_Init may run only once).
+    static func shared() throws -> MPIReducer {
+        if let instance { return instance }
+        var message = [CChar](repeating: 0, count: 512)
+        guard elmo_mpi_load(&message, message.count) == 0 else {
+            throw DistributedError.libraryMissing(reason: String(cString: message))
+        }
+        try check(elmo_mpi_init(), "MPI_Init", rank: -1)
+        var rank: Int32 = 0, size: Int32 = 0
+        try check(elmo_mpi_rank(&rank), "MPI_Comm_rank", rank: -1)
+        try check(elmo_mpi_size(&size), "MPI_Comm_size", rank: Int(rank))
+        let made = MPIReducer(rank: Int(rank), worldSize: Int(size))
+        instance = made
+        return made
+    }
+
+    private static func check(_ code: Int32, _ call: String, rank: Int) throws {
+        guard code == 0 else { throw DistributedError.callFailed(call: call, code: code, rank: rank) }
+    }
+
+    public func reduce(_ gradients: GradientBuffer, loss: Double, targetCount: Int) throws -> Double {
+        // Global target count and Σ loss·count in one small all-reduce, then the weighted gradient sum in one big one.
+        var totals = [Double(targetCount), loss * Double(targetCount)]
+        try MPIReducer.check(totals.withUnsafeMutableBufferPointer { elmo_mpi_allreduce_sum_double($0.baseAddress!, 2) },
+                             "MPI_Allreduce (target counts)", rank: rank)
+        let weight = Float(Double(targetCount) / max(totals[0], 1))
+        gradients.gather()
+        if weight != 1 { Backends.current.scale(&gradients.flat, by: weight) }
+        let count = gradients.totalCount
+        try MPIReducer.check(gradients.flat.withMutablePointer { elmo_mpi_allreduce_sum_float($0, count) },
+                             "MPI_Allreduce (gradients)", rank: rank)
+        gradients.scatter()
+        return totals[1] / max(totals[0], 1)
+    }
+
+    /// Ends every rank of the job (a rank that cannot go on must not leave the others waiting in an all-reduce).
+    public func abort(code: Int32) -> Never {
+        _ = elmo_mpi_abort(code)
+        exit(code)
+    }
+
+    public func finalize() {
+        _ = elmo_mpi_finalize()
+    }
+}

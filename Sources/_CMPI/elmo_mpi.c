@@ -1,0 +1,66 @@
+// OpenMPI's handles (MPI_COMM_WORLD, MPI_FLOAT, MPI_SUM, ...) are macros for the addresses of predefined globals in
+// libmpi (`&ompi_mpi_comm_world`), so dlsym of those globals gives exactly the handle values; MPI_IN_PLACE is
+// `(void *) 1`. This ties the code to OpenMPI's ABI (libmpi.so.40, OpenMPI 3.x-4.x), which is what the soname names.
+#include "elmo_mpi.h"
+
+#include <dlfcn.h>
+#include <stdio.h>
+
+typedef void *Handle;
+typedef int (*InitFn)(int *, char ***);
+typedef int (*CommIntFn)(Handle, int *);
+typedef int (*AllreduceFn)(const void *, void *, int, Handle, Handle, Handle);
+typedef int (*AbortFn)(Handle, int);
+typedef int (*FinalizeFn)(void);
+
+static InitFn mpiInit;
+static CommIntFn mpiCommRank, mpiCommSize;
+static AllreduceFn mpiAllreduce;
+static AbortFn mpiAbort;
+static FinalizeFn mpiFinalize;
+static Handle commWorld, floatType, doubleType, sumOp;
+
+#define IN_PLACE ((void *) 1)
+#define PIECE (1L << 30)
+
+int elmo_mpi_load(char *message, size_t capacity) {
+    // RTLD_GLOBAL: OpenMPI's own plugins (mca_*.so) resolve symbols of libmpi, as with a linked program.
+    void *library = dlopen("libmpi.so.40", RTLD_NOW | RTLD_GLOBAL);
+    if (!library) {
+        snprintf(message, capacity, "%s", dlerror());
+        return -1;
+    }
+    struct { const char *name; void **slot; } symbols[] = {
+        {"MPI_Init", (void **) &mpiInit}, {"MPI_Comm_rank", (void **) &mpiCommRank},
+        {"MPI_Comm_size", (void **) &mpiCommSize}, {"MPI_Allreduce", (void **) &mpiAllreduce},
+        {"MPI_Abort", (void **) &mpiAbort}, {"MPI_Finalize", (void **) &mpiFinalize},
+        {"ompi_mpi_comm_world", &commWorld}, {"ompi_mpi_float", &floatType},
+        {"ompi_mpi_double", &doubleType}, {"ompi_mpi_op_sum", &sumOp},
+    };
+    for (size_t i = 0; i < sizeof symbols / sizeof symbols[0]; i++) {
+        *symbols[i].slot = dlsym(library, symbols[i].name);
+        if (!*symbols[i].slot) {
+            snprintf(message, capacity, "libmpi.so.40 has no symbol %s (not OpenMPI 3.x/4.x?)", symbols[i].name);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int elmo_mpi_init(void) { return mpiInit(NULL, NULL); }
+int elmo_mpi_rank(int *rank) { return mpiCommRank(commWorld, rank); }
+int elmo_mpi_size(int *size) { return mpiCommSize(commWorld, size); }
+
+static int allreduce(void *values, long count, size_t elementSize, Handle type) {
+    for (long start = 0; start < count; start += PIECE) {
+        long n = count - start < PIECE ? count - start : PIECE;
+        int status = mpiAllreduce(IN_PLACE, (char *) values + start * elementSize, (int) n, type, sumOp, commWorld);
+        if (status != 0) return status;
+    }
+    return 0;
+}
+
+int elmo_mpi_allreduce_sum_float(float *values, long count) { return allreduce(values, count, sizeof(float), floatType); }
+int elmo_mpi_allreduce_sum_double(double *values, long count) { return allreduce(values, count, sizeof(double), doubleType); }
+int elmo_mpi_abort(int code) { return mpiAbort(commWorld, code); }
+int elmo_mpi_finalize(void) { return mpiFinalize(); }

@@ -1,0 +1,24 @@
+// Run-time access to OpenMPI's libmpi.so.40 (dlopen), so that the `elmo` binary builds without mpi.h and starts
+// without MPI installed. Only the few calls data-parallel pre-training needs; each returns an MPI error code
+// (0 = MPI_SUCCESS) unless said otherwise.
+#ifndef ELMO_MPI_H
+#define ELMO_MPI_H
+
+#include <stddef.h>
+
+// Loads libmpi.so.40 and resolves the functions and predefined handles used below. Returns 0 on success, else -1
+// with a message in `message` (at most `capacity` bytes, NUL-terminated).
+int elmo_mpi_load(char *message, size_t capacity);
+// MPI_Init(NULL, NULL); the library must be loaded.
+int elmo_mpi_init(void);
+// MPI_Comm_rank / MPI_Comm_size of MPI_COMM_WORLD.
+int elmo_mpi_rank(int *rank);
+int elmo_mpi_size(int *size);
+// In-place MPI_Allreduce(MPI_SUM) over MPI_COMM_WORLD, in pieces of at most 2^30 elements.
+int elmo_mpi_allreduce_sum_float(float *values, long count);
+int elmo_mpi_allreduce_sum_double(double *values, long count);
+// MPI_Abort(MPI_COMM_WORLD, code): ends every rank of the job.
+int elmo_mpi_abort(int code);
+int elmo_mpi_finalize(void);
+
+#endif

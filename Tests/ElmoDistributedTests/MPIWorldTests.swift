@@ -1,0 +1,27 @@
+import ElmoDistributed
+import ElmoOptim
+import ElmoTensor
+import XCTest
+
+/// Without mpirun, elmo is one process and never loads MPI.
+final class MPIWorldTests: XCTestCase {
+    func testOneProcessWithoutMPIRun() throws {
+        try XCTSkipIf(MPIWorld.launchedByMPIRun, "this test process itself runs under mpirun")
+        let reducer = try MPIWorld.reducer()
+        XCTAssertTrue(reducer is SingleProcessReducer)
+        XCTAssertEqual([reducer.rank, reducer.worldSize], [0, 1])
+    }
+
+    func testSingleProcessReducerChangesNothing() throws {
+        let parameter = Parameter(name: "w", value: Tensor(zeros: [3]))
+        parameter.gradient = Tensor(shape: [3], scalars: [1, -2, 3])
+        let loss = try SingleProcessReducer().reduce(GradientBuffer(parameters: [parameter]), loss: 4.25, targetCount: 6)
+        XCTAssertEqual(loss, 4.25)
+        XCTAssertEqual(parameter.gradient.scalars, [1, -2, 3])
+    }
+
+    func testMissingLibraryMessageSaysWhatToDo() {
+        let message = "\(DistributedError.libraryMissing(reason: "libmpi.so.40: cannot open shared object file"))"
+        XCTAssertTrue(message.contains("libmpi.so.40") && message.contains("openmpi-bin") && message.contains("without mpirun"), message)
+    }
+}
