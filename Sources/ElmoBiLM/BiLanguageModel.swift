@@ -71,8 +71,20 @@ public final class BiLanguageModel: Layer {
     /// The two directions run concurrently between the shared encoder and the shared softmax; each draws its dropout
     /// masks from its own generator, seeded from `rng`, so results do not depend on timing.
     public func trainStep(_ batch: StreamBatch, states: inout States, rng: inout RandomGenerator) -> Double {
+        trainStep(batch, states: &states, draws: .perDirection, rng: &rng)
+    }
+
+    /// `trainStep` with keyed draws (pre-training): the masks of a global row and the negatives depend only on the
+    /// run's seed and step, so N processes sharing the batch draw what one process would.
+    public func trainStep(_ batch: StreamBatch, states: inout States, draws: BiLMPass.KeyedDraws) -> Double {
+        var unused = RandomGenerator(seed: 0)
+        return trainStep(batch, states: &states, draws: .keyed(draws), rng: &unused)
+    }
+
+    private func trainStep(_ batch: StreamBatch, states: inout States, draws: BiLMPass.DropoutDraws, rng: inout RandomGenerator) -> Double {
         _ = requiredSoftmax("trainStep")
-        let pass = forward(BiLMPass(input: .streams(batch, states: states), softmax: .loss, training: true, keepForBackward: true),
+        let pass = forward(BiLMPass(input: .streams(batch, states: states), softmax: .loss, training: true, keepForBackward: true,
+                                    dropoutDraws: draws),
                            rng: &rng)
         states = pass.states
         backward(.meanLoss, tape: pass.tape!)
