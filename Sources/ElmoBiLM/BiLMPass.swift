@@ -40,7 +40,8 @@ public struct BiLMPass {
     /// Where the dropout masks come from while training.
     public enum DropoutDraws {
         /// Each direction draws from its own generator, seeded from the caller's (forward's seed first), so the two
-        /// directions run concurrently and the result does not depend on timing (pre-training).
+        /// directions run concurrently and the result does not depend on timing (`trainStep(_:states:rng:)`, e.g.
+        /// elmo-bench).
         case perDirection
         /// Both directions draw from the caller's generator, the forward direction's masks first (fine-tuning's
         /// order since its first release). With dropout active the directions then run one after the other.

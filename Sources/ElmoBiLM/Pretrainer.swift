@@ -97,9 +97,11 @@ public final class Pretrainer {
                 Pretrainer.warn("--resume: the run used \(trainer.threads) threads, this one \(settings.threads); the result will be close to, but not bitwise equal to, an uninterrupted run.")
             }
             // The checkpoint holds all B rows' states (as one process has them); this rank continues its own.
-            rows = try TokenStreams.rows(rank: reducer.rank, of: reducer.worldSize, batchSize: contents.model.options.batchSize)
-            states = try contents.states.map { try Pretrainer.rows(rows, of: $0, batchSize: contents.model.options.batchSize, path: contents.path) }
-                ?? contents.model.zeroStates(batch: rows.count)
+            let ownRows = try TokenStreams.rows(rank: reducer.rank, of: reducer.worldSize, batchSize: contents.model.options.batchSize)
+            rows = ownRows
+            states = try contents.states.map {
+                try Pretrainer.slice(ownRows, of: $0, batchSize: contents.model.options.batchSize, path: contents.path)
+            } ?? contents.model.zeroStates(batch: ownRows.count)
             metrics = MetricsLog(path: run.metricsPath, truncate: false, keepingStepsUpTo: trainer.step)
         } else {
             guard !hasRun else { throw BiLMError.runFolderNotEmpty(settings.outputFolder) }
@@ -170,9 +172,9 @@ public final class Pretrainer {
     }
 
     /// Rows `range` of a checkpoint's states of all `batchSize` rows.
-    private static func rows(_ range: Range<Int>, of states: BiLanguageModel.States, batchSize: Int,
+    private static func slice(_ range: Range<Int>, of states: BiLanguageModel.States, batchSize: Int,
                              path: String) throws -> BiLanguageModel.States {
-        func slice(_ list: [LSTMWithProjection.State]) throws -> [LSTMWithProjection.State] {
+        func part(_ list: [LSTMWithProjection.State]) throws -> [LSTMWithProjection.State] {
             try list.map { state in
                 for t in [state.h, state.c] where t.shape.first != batchSize {
                     throw BiLMError.checkpointStatesMismatch(path: path, rows: t.shape.first ?? 0, batchSize: batchSize)
@@ -180,7 +182,7 @@ public final class Pretrainer {
                 return LSTMWithProjection.State(h: state.h.rows(range), c: state.c.rows(range))
             }
         }
-        return BiLanguageModel.States(forward: try slice(states.forward), backward: try slice(states.backward))
+        return BiLanguageModel.States(forward: try part(states.forward), backward: try part(states.backward))
     }
 
     static func warn(_ message: String) {
