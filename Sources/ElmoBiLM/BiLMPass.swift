@@ -87,9 +87,13 @@ public struct BiLMPass {
     /// Keep every LSTM layer's memory cells c_t (`BiLMPassResult.forwardCells`, `backwardCells`).
     public var keepCells: Bool
     public var dropoutDraws: DropoutDraws
+    /// Inference on `.sentences` only: the token encodings come from this cache (a frozen copy of the encoder, so
+    /// each token's encoding does not depend on its batch) instead of `encoder.forward`.
+    public var tokenEncodings: TokenEncodingCache?
 
     public init(input: Input, directions: Directions = .both, softmax: Softmax = .none, training: Bool = false,
-                keepForBackward: Bool = false, keepCells: Bool = false, dropoutDraws: DropoutDraws = .perDirection) {
+                keepForBackward: Bool = false, keepCells: Bool = false, dropoutDraws: DropoutDraws = .perDirection,
+                tokenEncodings: TokenEncodingCache? = nil) {
         self.input = input
         self.directions = directions
         self.softmax = softmax
@@ -97,6 +101,7 @@ public struct BiLMPass {
         self.keepForBackward = keepForBackward
         self.keepCells = keepCells
         self.dropoutDraws = dropoutDraws
+        self.tokenEncodings = tokenEncodings
     }
 }
 

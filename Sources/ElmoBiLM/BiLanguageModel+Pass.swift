@@ -36,7 +36,12 @@ extension BiLanguageModel {
                          "BiLanguageModel.forward: \(characters.count) character ids and \(lengths.count) lengths for [\(batchSize), \(steps)] x \(maxCharacters).")
             (b, t, initial) = (batchSize, steps, zeroStates(batch: batchSize))
             tape.layout = .sentences(batch: b, steps: t, lengths: lengths)
-            embedded = encoder.forward(characters, tokenCount: b * t, cache: &tape.encoder).reshaped([b, t, p])
+            if let cache = pass.tokenEncodings {
+                precondition(!pass.training && !pass.keepForBackward, "BiLanguageModel.forward: a token cache is for inference passes only.")
+                embedded = cache.encode(characters, tokenCount: b * t).reshaped([b, t, p])
+            } else {
+                embedded = encoder.forward(characters, tokenCount: b * t, cache: &tape.encoder).reshaped([b, t, p])
+            }
             forwardInput = embedded
             backwardInput = both ? embedded.reversingSteps(lengths: lengths) : nil
         }

@@ -122,8 +122,10 @@ public final class BiLanguageModel: Layer {
     /// chars `[B * T * W]` (sentence boundaries included by the caller), `lengths[b]` ≤ T.
     /// Returns L+1 tensors `[B, T, 2P]`: layer 0 = `[x; x]` (token encoder output), layer k = `[fwd_k; bwd_k]`;
     /// positions beyond a sentence's length hold unspecified values.
-    public func layerOutputs(characters: [Int32], batchSize b: Int, steps t: Int, lengths: [Int]) -> [Tensor] {
-        forward(BiLMPass(input: .sentences(characters: characters, batchSize: b, steps: t, lengths: lengths))).layers
+    public func layerOutputs(characters: [Int32], batchSize b: Int, steps t: Int, lengths: [Int],
+                             tokenEncodings: TokenEncodingCache? = nil) -> [Tensor] {
+        forward(BiLMPass(input: .sentences(characters: characters, batchSize: b, steps: t, lengths: lengths),
+                         tokenEncodings: tokenEncodings)).layers
     }
 
     /// The layer outputs and memory cells of one forward pass of `layerOutputs` (the cells of interpretable-cell
