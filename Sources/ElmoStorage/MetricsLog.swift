@@ -24,16 +24,14 @@ public final class MetricsLog {
     }
 
     public func append(_ record: [String: Any]) {
-        guard let data = try? JSONSerialization.data(withJSONObject: record, options: [.sortedKeys]) else { return }
-        handle?.write(data + Data("\n".utf8))
+        guard let line = JSONLineEncoder.encode(record) else { return }
+        handle?.write(Data((line + "\n").utf8))
     }
 
     /// All records of a metrics file (for plotting after a resumed run).
     public static func read(path: String) -> [[String: Any]] {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return [] }
-        return text.split(separator: "\n").compactMap {
-            (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any]
-        }
+        return text.split(separator: "\n").compactMap(JSONLineDecoder.decode)
     }
 
     deinit { try? handle?.close() }
