@@ -12,9 +12,10 @@ import ElmoTensor
 ///     y_t   = h_t (+ x_t if `residual`)
 ///
 /// The input projection of all B·T rows is one gemm; each step then adds one recurrent gemm, the fused gate
-/// kernel and one projection gemm, both over weights packed once per pass (`Backend.pack`). Internal buffers are time-major (`[T, B, ·]`) so every step's gemm operands
-/// are contiguous. Weights use TF's `[in, out]` layout; init as PyTorch's `nn.Linear` default, uniform in
-/// ±1/√fan_in (I for `inputWeight` and `bias`, P for `recurrentWeight`, C for `projectionWeight`).
+/// kernel and one projection gemm, both over weights packed once per pass (`Backend.pack`; backward packs their
+/// transposes). Internal buffers are time-major (`[T, B, ·]`) so every step's gemm operands are contiguous.
+/// Weights use TF's `[in, out]` layout; init as PyTorch's `nn.Linear` default, uniform in ±1/√fan_in (I for
+/// `inputWeight` and `bias`, P for `recurrentWeight`, C for `projectionWeight`).
 public final class LSTMWithProjection: Layer {
     public let inputSize: Int
     public let cellSize: Int

@@ -15,10 +15,15 @@ void elmo_pack_weight(const float *w, long ldw, int transpose, long k, long n, f
     for (long p = 0; p < panels; p++) {
         float *panel = packed + p * k * PW;
         long j0 = p * PW, width = n - j0 < PW ? n - j0 : PW;
-        for (long r = 0; r < k; r++) {
-            float *dst = panel + r * PW;
-            for (long j = 0; j < width; j++) dst[j] = transpose ? w[(j0 + j) * ldw + r] : w[r * ldw + j0 + j];
-            for (long j = width; j < PW; j++) dst[j] = 0;
+        if (width < PW) memset(panel, 0, (size_t)(k * PW) * sizeof(float));
+        if (transpose) {
+            // Column j of W is row j0 + j of the stored matrix: read it contiguously, write it down the panel.
+            for (long j = 0; j < width; j++) {
+                const float *src = w + (j0 + j) * ldw;
+                for (long r = 0; r < k; r++) panel[r * PW + j] = src[r];
+            }
+        } else {
+            for (long r = 0; r < k; r++) memcpy(panel + r * PW, w + r * ldw + j0, (size_t)width * sizeof(float));
         }
     }
 }
