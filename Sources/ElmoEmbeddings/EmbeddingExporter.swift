@@ -178,8 +178,8 @@ public final class EmbeddingExporter {
         }
         var summary = Summary()
         do {
-            let (output, totals) = overlapsIO ? try exportOverlapped(to: temporary, report: report)
-                                              : try exportSerially(to: temporary, report: report)
+            let (output, totals) = try overlapsIO ? exportOverlapped(to: temporary, report: report)
+                                                  : exportSerially(to: temporary, report: report)
             summary.sentences = output.sentences
             summary.tokens = output.tokens
             summary.writeSeconds = output.writeSeconds
