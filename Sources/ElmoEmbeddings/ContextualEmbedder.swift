@@ -13,6 +13,9 @@ import Foundation
 public final class ContextualEmbedder {
     public let model: BiLanguageModel
     public let vocabulary: Vocabulary
+    /// Where the token encodings come from: nil, the model's encoder for every token; else this exact cache
+    /// (`useTokenCache`), whose vectors do not depend on the batch.
+    public private(set) var tokenCache: TokenEncodingCache?
 
     public init(model: BiLanguageModel, vocabulary: Vocabulary) {
         self.model = model
@@ -23,6 +26,13 @@ public final class ContextualEmbedder {
     public convenience init(checkpoint: String) throws {
         let contents = try BiLMCheckpoint.load(checkpoint)
         self.init(model: contents.model, vocabulary: contents.vocabulary)
+    }
+
+    /// Encodes tokens through a frozen copy of the model's encoder with a cache of `capacity` word types (0: the
+    /// frozen encoder without a cache; vectors are bitwise the same for every capacity). The model's weights must not
+    /// change afterwards.
+    public func useTokenCache(capacity: Int) {
+        tokenCache = TokenEncodingCache(encoder: FrozenTokenEncoder(model.encoder), capacity: capacity)
     }
 
     /// L + 1 representations per token.
@@ -51,7 +61,8 @@ public final class ContextualEmbedder {
     func embedBatch(_ batch: CharacterBatch, timings: EmbedTimings?) -> [Tensor] {
         let start = DispatchTime.now().uptimeNanoseconds
         let pass = model.forward(BiLMPass(input: .sentences(characters: batch.characters, batchSize: batch.lengths.count,
-                                                            steps: batch.steps, lengths: batch.lengths)))
+                                                            steps: batch.steps, lengths: batch.lengths),
+                                          tokenEncodings: tokenCache))
         timings?.add(.encoder, pass.encoderSeconds)
         timings?.add(.lstms, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 - pass.encoderSeconds)
         let layers = pass.layers, d = dimension, steps = batch.steps

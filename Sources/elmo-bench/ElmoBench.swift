@@ -23,6 +23,9 @@ struct ElmoBench: ParsableCommand {
     @Option(help: "End-to-end mode: timed runs over the file (the best is reported).")
     var repeats: Int = 3
 
+    @Option(help: "End-to-end mode: word types whose token encodings are kept across batches, as `elmo embed --token-cache` (0: none).")
+    var tokenCache: Int = TokenEncodingCache.defaultCapacity
+
     @Flag(help: "End-to-end mode: also time the serial path (reading, computing and writing one after the other) in each repeat.")
     var compareSerial = false
 
@@ -52,6 +55,7 @@ struct ElmoBench: ParsableCommand {
 
     func validate() throws {
         if input == nil && (checkpoint != nil || compareSerial) { throw ValidationError("--checkpoint and --compare-serial belong to --input.") }
+        if tokenCache < 0 { throw ValidationError("--token-cache must be >= 0, but is \(tokenCache).") }
         if repeats < 1 { throw ValidationError("--repeats must be at least 1, not \(repeats).") }
     }
 
@@ -60,7 +64,7 @@ struct ElmoBench: ParsableCommand {
         BLAS.setThreads(threads)
         if let input {
             try EndToEndBench(input: input, checkpoint: checkpoint, config: try resolveConfig(), threads: threads, batch: batch,
-                              unroll: unroll, inferIters: inferIters, repeats: repeats, compareSerial: compareSerial,
+                              unroll: unroll, inferIters: inferIters, repeats: repeats, tokenCache: tokenCache, compareSerial: compareSerial,
                               memoryTuning: !noMemoryTuning).run()
             return
         }
@@ -72,10 +76,11 @@ struct ElmoBench: ParsableCommand {
         let words = BenchData.randomWords(count: vocabularySize, seed: 0)
 
         try ReferenceChecks.run(model: model, words: words)
-        FileHandle.standardError.write(Data("All fast paths match their references. Starting benchmarks (OpenBLAS \(BLAS.coreName), \(BLAS.config)).\n".utf8))
+        FileHandle.standardError.write(Data("All fast paths match their references. Starting benchmarks (OpenBLAS \(BLAS.coreName), \(BLAS.config); packed products \(packedGemmInstructionSet)).\n".utf8))
 
         let base: [String: Any] = ["config": name, "threads": threads, "params": model.parameterCount,
-                                   "impl": "elmokit-swift", "blas_core": BLAS.coreName]
+                                   "impl": "elmokit-swift", "blas_core": BLAS.coreName,
+                                   "packed_isa": packedGemmInstructionSet]
         // Training.
         let optimizer = Adagrad(learningRate: 0.2, initialAccumulatorValue: 1.0)
         var rng = RandomGenerator(seed: 1)
@@ -99,9 +104,12 @@ struct ElmoBench: ParsableCommand {
                                 "loss_first": losses.first!, "loss_last": losses.last!,
                                 "ln_vocab": log(Double(vocabularySize)), "peak_rss_mib": peakRSSMiB()]) { $1 })
 
-        // Embedding path.
+        // Embedding path: the token encoder as `elmo embed` runs it (frozen, packed weights), without a cache, since
+        // the same batch repeats here and a cache would only measure lookups.
+        let tokenEncodings = TokenEncodingCache(encoder: FrozenTokenEncoder(model.encoder), capacity: 0)
         for (size, iterations) in [(batch, inferIters), (1, inferIters * 5)] {
-            let rate = SyntheticEmbedding.measure(model: model, words: words, batch: size, unroll: unroll, iterations: iterations)
+            let rate = SyntheticEmbedding.measure(model: model, words: words, batch: size, unroll: unroll, iterations: iterations,
+                                                  tokenEncodings: tokenEncodings)
             printJSON(base.merging(["measure": "infer_embed", "batch": size, "unroll": unroll, "iters": iterations,
                                     "ms_per_call": rate.secondsPerCall * 1000, "tokens_per_s": rate.tokensPerSecond,
                                     "out_shape": rate.outputShape, "peak_rss_mib": peakRSSMiB()]) { $1 })

@@ -18,6 +18,7 @@ struct EndToEndBench {
     let unroll: Int
     let inferIters: Int
     let repeats: Int
+    let tokenCache: Int
     let compareSerial: Bool
     let memoryTuning: Bool
 
@@ -39,7 +40,7 @@ struct EndToEndBench {
         let flops = EmbedFlops(options: model.options)
         let base: [String: Any] = ["model": modelName, "threads": threads, "params": model.parameterCount, "impl": "elmokit-swift",
                                    "blas_core": BLAS.coreName, "memory_tuning": memoryTuning, "input": input,
-                                   "mflop_per_token": flops.perToken / 1e6]
+                                   "mflop_per_token": flops.perToken / 1e6, "token_cache": tokenCache]
         let bound = SgemmBound.measure(flops.products(batch: batch, steps: unroll))
         printJSON(base.merging(["measure": "sgemm"]) { $1 }.merging(bound.json) { $1 })
 
@@ -54,6 +55,8 @@ struct EndToEndBench {
                 var settings = EmbedSettings(input: input, output: output)
                 settings.batchSize = batch
                 settings.overwrite = true
+                // A fresh cache per run, as each `elmo embed` starts with.
+                embedder.useTokenCache(capacity: tokenCache)
                 let exporter = EmbeddingExporter(embedder: embedder, settings: settings)
                 exporter.overlapsIO = overlapped
                 let timings = EmbedTimings()
@@ -72,9 +75,11 @@ struct EndToEndBench {
         let e2ePeakRSS = peakRSSMiB()
 
         let words = BenchData.randomWords(count: config.vocabularySize, seed: 0)
+        let frozen = TokenEncodingCache(encoder: FrozenTokenEncoder(model.encoder), capacity: 0)
         var synthetic = 0.0
         for _ in 0..<3 {
-            let rate = SyntheticEmbedding.measure(model: model, words: words, batch: batch, unroll: unroll, iterations: inferIters)
+            let rate = SyntheticEmbedding.measure(model: model, words: words, batch: batch, unroll: unroll, iterations: inferIters,
+                                                  tokenEncodings: frozen)
             synthetic = max(synthetic, rate.tokensPerSecond)
         }
         printJSON(base.merging(["measure": "infer_embed", "batch": batch, "unroll": unroll, "iters": inferIters, "best_of": 3,
