@@ -5,8 +5,6 @@ import Foundation
 /// `close`s it (the consumer gets nil once it is drained), and `cancel` (from either side, on failure) makes every
 /// waiting and later `push` throw and `pop` return nil at once.
 final class BoundedQueue<Element>: @unchecked Sendable {
-    struct Cancelled: Error {}
-
     private let capacity: Int
     private var elements: [Element] = []
     private var head = 0
@@ -19,12 +17,12 @@ final class BoundedQueue<Element>: @unchecked Sendable {
         self.capacity = capacity
     }
 
-    /// Waits for room; throws `Cancelled` once the queue is cancelled.
+    /// Waits for room; throws `QueueCancelled` once the queue is cancelled.
     func push(_ element: Element) throws {
         condition.lock()
         defer { condition.unlock() }
         while elements.count - head >= capacity && !cancelled { condition.wait() }
-        if cancelled { throw Cancelled() }
+        if cancelled { throw QueueCancelled() }
         precondition(!closed, "BoundedQueue.push after close.")
         elements.append(element)
         condition.broadcast()
@@ -62,6 +60,13 @@ final class BoundedQueue<Element>: @unchecked Sendable {
         condition.unlock()
     }
 
+    /// Whether `cancel` was called (so a nil from `pop` does not mean the end of the stream).
+    var isCancelled: Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return cancelled
+    }
+
     /// Stops both sides: elements still queued are dropped.
     func cancel() {
         condition.lock()
@@ -72,3 +77,6 @@ final class BoundedQueue<Element>: @unchecked Sendable {
         condition.unlock()
     }
 }
+
+/// What `BoundedQueue.push` throws once the queue is cancelled.
+struct QueueCancelled: Error {}

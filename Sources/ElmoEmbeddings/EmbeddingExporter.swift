@@ -249,10 +249,12 @@ public final class EmbeddingExporter {
                         written.result = .success(output)
                     }
                 }
-                if written.result == nil { written.result = .failure(BoundedQueue<Computed>.Cancelled()) }
+                if written.result == nil { written.result = .failure(QueueCancelled()) }
             } catch {
+                // Set before cancelling, so the calling thread sees it once either queue wakes it.
                 written.result = .failure(error)
                 computed.cancel()
+                prepared.cancel()
             }
             writerDone.signal()
         }.start()
@@ -264,6 +266,8 @@ public final class EmbeddingExporter {
                 computed.waitUntilEmpty()
                 try computed.push(.chunk(chunk, embedder.embed(chunk.prepared, timings: timings)))
             }
+            // A cancelled queue (the writer failed) is not the end of the input.
+            if prepared.isCancelled { throw QueueCancelled() }
             totals = try read.result!.get()
             try computed.push(.end(totals))
             computed.close()
@@ -272,7 +276,7 @@ public final class EmbeddingExporter {
             prepared.cancel()
             computed.cancel()
             writerDone.wait()
-            if error is BoundedQueue<Computed>.Cancelled, case .failure(let writeError)? = written.result { throw writeError }
+            if error is QueueCancelled, case .failure(let writeError)? = written.result { throw writeError }
             throw error
         }
         writerDone.wait()

@@ -26,7 +26,7 @@ final class BoundedQueueTests: XCTestCase {
         }.start()
         queue.cancel()
         XCTAssertEqual(finished.wait(timeout: .now() + 30), .success)
-        XCTAssertTrue(outcome is BoundedQueue<Int>.Cancelled)
+        XCTAssertTrue(outcome is QueueCancelled)
         XCTAssertNil(queue.pop())
         XCTAssertThrowsError(try queue.push(3))
     }
