@@ -58,9 +58,10 @@ final class BiLanguageModelTests: XCTestCase {
             for word in row { CharacterIds.append(word, maxCharacters: maxCharacters, to: &forward) }
             for word in row.reversed() { CharacterIds.append(word, maxCharacters: maxCharacters, to: &backward) }
         }
-        let targets = part.indices.flatMap { b in (0..<t).map { Int32(3 + (b + rows.lowerBound + $0) % 9) } }
+        let targets = part.indices.map { b in (0..<t).map { Int32(3 + (b + rows.lowerBound + $0) % 9) } }
         return StreamBatch(batchSize: part.count, steps: t, maxCharacters: maxCharacters, forwardCharacters: forward,
-                           forwardTargets: targets, backwardCharacters: backward, backwardTargets: targets.reversed())
+                           forwardTargets: targets.flatMap { $0 }, backwardCharacters: backward,
+                           backwardTargets: targets.flatMap { $0.reversed() })
     }
 
     /// Keyed draws (pre-training's): two "ranks" holding rows 0..<2 and 2..<4 of a 4-row batch, dropout and sampled
