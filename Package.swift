@@ -76,7 +76,7 @@ let package = Package(
             "ElmoTasks", "ElmoMetrics", "ElmoServe", "ElmoOptim", "ElmoDistributed", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "elmo-bench", dependencies: [
-            "ElmoTensor", "ElmoText", "ElmoOptim", "ElmoBiLM",
+            "ElmoTensor", "ElmoText", "ElmoOptim", "ElmoBiLM", "ElmoEmbeddings",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 

@@ -114,6 +114,9 @@ public struct BiLMPassResult {
     /// `.sentences` input, both directions: ELMo's L+1 representations `[B, T, 2P]`, layer 0 = `[x; x]` (the token
     /// encodings), layer k = `[fwd_k; bwd_k]` in sentence order; positions beyond a sentence's length are unspecified.
     public var layers: [Tensor] = []
+    /// Wall-clock seconds the token encoder (char CNN, highway, projection) took, so callers can time the encoder
+    /// and the LSTM stacks of the very pass they run (`elmo-bench --input`).
+    public var encoderSeconds = 0.0
     /// The final LSTM states, to carry into the next window (a stack that did not run keeps the given ones).
     public var states: BiLanguageModel.States
     /// `.loss`: Σ cross-entropy over the targets ≥ 0 of both directions, and their count.

@@ -1,3 +1,4 @@
+import Dispatch
 import ElmoLayers
 import ElmoTensor
 import ElmoText
@@ -16,6 +17,7 @@ extension BiLanguageModel {
 
         // The token encodings, each direction's input and its starting states.
         let b: Int, t: Int, embedded: Tensor, forwardInput: Tensor, backwardInput: Tensor?, initial: States
+        let encoderStart = DispatchTime.now().uptimeNanoseconds
         switch pass.input {
         case let .streams(batch, states):
             (b, t, initial) = (batch.batchSize, batch.steps, states)
@@ -45,6 +47,7 @@ extension BiLanguageModel {
             forwardInput = embedded
             backwardInput = both ? embedded.reversingSteps(lengths: lengths) : nil
         }
+        let encoderSeconds = Double(DispatchTime.now().uptimeNanoseconds - encoderStart) / 1e9
 
         // The two stacks; a softmax reads the top layer through the output dropout.
         typealias DirectionResult = (outputs: [Tensor], finals: [LSTMWithProjection.State], top: Tensor?)
@@ -100,6 +103,7 @@ extension BiLanguageModel {
         }
 
         var result = BiLMPassResult(states: States(forward: forwardResult.finals, backward: backwardResult?.finals ?? initial.backward))
+        result.encoderSeconds = encoderSeconds
         result.forwardOutputs = forwardResult.outputs
         result.backwardOutputs = backwardResult?.outputs ?? []
 

@@ -7,16 +7,7 @@ extension ContextualEmbedder {
     /// own and stitched back in token order (n' = n). The caller refuses long sentences under `.error` before this.
     public func embed(_ sentences: [[String]], maxLength: Int, overlong: OverlongPolicy, batchSize: Int = 32,
                       maxBatchTokens: Int? = nil) -> [Tensor] {
-        let pieces = sentences.map { overlong.pieces($0, maxLength: maxLength) }
-        guard pieces.contains(where: { $0.count > 1 }) else {
-            return embed(pieces.map { $0[0] }, batchSize: batchSize, maxBatchTokens: maxBatchTokens)
-        }
-        var outputs = embed(pieces.flatMap { $0 }, batchSize: batchSize, maxBatchTokens: maxBatchTokens)[...]
-        return pieces.map { windows in
-            let parts = Array(outputs.prefix(windows.count))
-            outputs = outputs.dropFirst(windows.count)
-            return parts.count == 1 ? parts[0] : Self.joinTokens(parts)
-        }
+        embed(prepare(sentences, maxLength: maxLength, overlong: overlong, batchSize: batchSize, maxBatchTokens: maxBatchTokens))
     }
 
     /// `[K, n_i, D]` parts → `[K, Σ n_i, D]`: each layer's token rows, part after part.

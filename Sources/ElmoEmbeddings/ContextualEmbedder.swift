@@ -1,3 +1,4 @@
+import Dispatch
 import ElmoBiLM
 import ElmoTensor
 import ElmoText
@@ -42,12 +43,7 @@ public final class ContextualEmbedder {
     /// `[L+1, n, 2P]` per sentence, in input order. Sentences must not be empty. A batch holds at most `batchSize`
     /// sentences and, with `maxBatchTokens`, at most that many padded tokens (see `LengthBuckets`).
     public func embed(_ sentences: [[String]], batchSize: Int = 32, maxBatchTokens: Int? = nil) -> [Tensor] {
-        var results = [Tensor?](repeating: nil, count: sentences.count)
-        for batch in Self.buckets(lengths: sentences.map(\.count), batchSize: batchSize, maxTokens: maxBatchTokens) {
-            let outputs = embedBatch(batch.map { sentences[$0] })
-            for (k, index) in batch.enumerated() { results[index] = outputs[k] }
-        }
-        return results.map { $0! }
+        embed(prepare(sentences, batchSize: batchSize, maxBatchTokens: maxBatchTokens))
     }
 
     /// One mixed vector per token (`[n, 2P]` per sentence).
@@ -61,21 +57,26 @@ public final class ContextualEmbedder {
         LengthBuckets.batches(lengths: lengths, batchSize: batchSize, maxTokens: maxTokens)
     }
 
-    /// Pads the batch to its longest sentence (+2 for `<S>`/`</S>`, padding chars are the mask id 0) and runs the biLM once.
-    func embedBatch(_ sentences: [[String]]) -> [Tensor] {
-        let (chars, steps, lengths) = Self.characterBatch(sentences, maxCharacters: model.maxCharacters)
-        let layers = model.layerOutputs(characters: chars, batchSize: sentences.count, steps: steps, lengths: lengths,
-                                        tokenEncodings: tokenCache)
-        let d = dimension
-        return sentences.enumerated().map { b, sentence in
-            let n = sentence.count
-            var out = Tensor(zeros: [layers.count, n, d])
-            for (k, layer) in layers.enumerated() {
-                let src = (b * steps + 1) * d
-                Backends.current.copy(layer.view(MatrixWindow(offset: src, rows: n, columns: d)), into: &out,
-                                      MatrixWindow(offset: k * n * d, rows: n, columns: d))
+    /// Runs the biLM once on a prepared batch; one `[L+1, n, 2P]` per member, in the batch's order.
+    func embedBatch(_ batch: CharacterBatch, timings: EmbedTimings?) -> [Tensor] {
+        let start = DispatchTime.now().uptimeNanoseconds
+        let pass = model.forward(BiLMPass(input: .sentences(characters: batch.characters, batchSize: batch.lengths.count,
+                                                            steps: batch.steps, lengths: batch.lengths),
+                                          tokenEncodings: tokenCache))
+        timings?.add(.encoder, pass.encoderSeconds)
+        timings?.add(.lstms, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 - pass.encoderSeconds)
+        let layers = pass.layers, d = dimension, steps = batch.steps
+        return timings.measure(.outputs) {
+            batch.lengths.enumerated().map { b, length in
+                let n = length - 2
+                var out = Tensor(zeros: [layers.count, n, d])
+                for (k, layer) in layers.enumerated() {
+                    let src = (b * steps + 1) * d
+                    Backends.current.copy(layer.view(MatrixWindow(offset: src, rows: n, columns: d)), into: &out,
+                                          MatrixWindow(offset: k * n * d, rows: n, columns: d))
+                }
+                return out
             }
-            return out
         }
     }
 

@@ -44,6 +44,11 @@ public struct EmbedSettings {
 
 /// Streams sentences from the input through the embedder into an `EmbeddingWriter`, a chunk at a time, so memory
 /// stays flat however long the input is. Problems with the input or output are found before any embedding work.
+///
+/// Three stages: read (lines → tokens → batches of character ids), compute (the biLM), write (layer selection,
+/// pooling, the file). By default reading and writing run on their own threads while the biLM computes, with one
+/// chunk handed over at a time each way, so the biLM never waits for the disk and memory holds at most two chunks'
+/// vectors. Chunks and batches are the same either way, so the output is the same bit for bit.
 public final class EmbeddingExporter {
     public let embedder: ContextualEmbedder
     public let settings: EmbedSettings
@@ -52,6 +57,11 @@ public final class EmbeddingExporter {
     /// Tokens per chunk at most: a chunk's vectors are held until written, so this (with the batch's token budget)
     /// bounds memory whatever the file's size and line lengths.
     public var chunkTokens = 50_000
+    /// Read and write on their own threads while the biLM computes (off: the same stages one after the other on
+    /// the calling thread). All HDF5 calls come from one thread either way: libhdf5 is not thread-safe.
+    public var overlapsIO = true
+    /// Seconds per stage, when given (`elmo-bench --input` passes one).
+    public var timings: EmbedTimings?
 
     public struct Summary {
         public var sentences = 0
@@ -136,6 +146,19 @@ public final class EmbeddingExporter {
         }
     }
 
+    /// A chunk of input lines, prepared for the biLM.
+    struct Chunk {
+        /// 1-based line number, the trimmed text (the `sentence_to_index` key) and the token count of each sentence.
+        var lines: [(number: Int, text: String, tokens: Int)]
+        var prepared: PreparedSentences
+    }
+
+    /// What the read stage learns about lines that are not embedded as they are (0-based, as the keys).
+    struct ReadTotals {
+        var skippedLines: [Int] = []
+        var overlongLines: [Int] = []
+    }
+
     @discardableResult
     public func run(progress: ProgressLine? = nil) throws -> Summary {
         try Self.checkOutput(settings.output, overwrite: settings.overwrite)
@@ -145,53 +168,23 @@ public final class EmbeddingExporter {
         if settings.format == .npy && settings.pooling == .none { throw EmbedError.matrixNeedsPooling }
         let total = try prescan()
         let temporary = settings.output + ".partial-\(getpid())"
-        let writer = try makeWriter(path: temporary)
-        var summary = Summary()
-        var sentenceToIndex: [String: String] = [:]
         let started = Date()
+        let report: (OutputStage) -> Void = { output in
+            let elapsed = Date().timeIntervalSince(started)
+            let rate = Double(output.sentences) / max(elapsed, 1e-9)
+            progress?.update(String(format: "%d sentences  %.0f sentences/s  %.0f tokens/s  ETA %@", output.sentences, rate,
+                                    Double(output.tokens) / max(elapsed, 1e-9),
+                                    total.map { ProgressLine.duration(Double($0 - output.sentences) / max(rate, 1e-9)) } ?? "?"))
+        }
+        var summary = Summary()
         do {
-            let reader = try LineReader(path: inputPath)
-            var chunk: [(line: Int, text: String, tokens: [String])] = []
-            var chunkTokenCount = 0
-            let source = settings.source
-            func flush() throws {
-                guard !chunk.isEmpty else { return }
-                let embeddings = embedder.embed(chunk.map(\.tokens), maxLength: settings.maxLength, overlong: settings.overlong,
-                                                batchSize: settings.batchSize, maxBatchTokens: settings.maxBatchTokens)
-                let writeStart = Date()
-                for (item, embedding) in zip(chunk, embeddings) {
-                    let key = String(item.line - 1)
-                    try writer.write(key: key, embedding: settings.pooling.pool(source.select(embedding)))
-                    sentenceToIndex[item.text] = key
-                    summary.tokens += item.tokens.count
-                }
-                summary.writeSeconds += Date().timeIntervalSince(writeStart)
-                summary.sentences += chunk.count
-                chunk.removeAll(keepingCapacity: true)
-                chunkTokenCount = 0
-                let elapsed = Date().timeIntervalSince(started)
-                let rate = Double(summary.sentences) / max(elapsed, 1e-9)
-                progress?.update(String(format: "%d sentences  %.0f sentences/s  %.0f tokens/s  ETA %@", summary.sentences, rate,
-                                        Double(summary.tokens) / max(elapsed, 1e-9),
-                                        total.map { ProgressLine.duration(Double($0 - summary.sentences) / max(rate, 1e-9)) } ?? "?"))
-            }
-            try reader.forEachLine { line, number in
-                let tokens = Corpus.tokens(of: line)
-                if tokens.isEmpty {
-                    guard settings.skipEmpty else { throw EmbedError.emptyLine(path: inputName, line: number) }
-                    summary.skippedLines.append(number - 1)
-                    return
-                }
-                try checkLength(tokens.count, line: number)
-                if tokens.count > settings.maxLength { summary.overlongLines.append(number - 1) }
-                chunk.append((number, line.trimmingCharacters(in: .whitespacesAndNewlines), tokens))
-                chunkTokenCount += tokens.count
-                if chunk.count >= chunkSize || chunkTokenCount >= chunkTokens { try flush() }
-            }
-            try flush()
-            if summary.sentences == 0 { throw EmbedError.emptyInput(inputName) }
-            let json = try JSONSerialization.data(withJSONObject: sentenceToIndex, options: [.sortedKeys])
-            try writer.finish(sentenceToIndex: String(decoding: json, as: UTF8.self), skippedLines: summary.skippedLines)
+            let (output, totals) = try overlapsIO ? exportOverlapped(to: temporary, report: report)
+                                                  : exportSerially(to: temporary, report: report)
+            summary.sentences = output.sentences
+            summary.tokens = output.tokens
+            summary.writeSeconds = output.writeSeconds
+            summary.skippedLines = totals.skippedLines
+            summary.overlongLines = totals.overlongLines
             if settings.overwrite { try? FileManager.default.removeItem(atPath: settings.output) }
             guard rename(temporary, settings.output) == 0 else {
                 throw StorageError.writeFailed(path: settings.output, reason: String(cString: strerror(errno)))
@@ -203,5 +196,186 @@ public final class EmbeddingExporter {
         progress?.finish()
         summary.seconds = Date().timeIntervalSince(started)
         return summary
+    }
+
+    /// The three stages one after the other on this thread.
+    private func exportSerially(to path: String, report: (OutputStage) -> Void) throws -> (OutputStage, ReadTotals) {
+        let output = try makeOutput(path: path)
+        let totals = try readChunks { chunk in
+            try output.write(chunk, embedder.embed(chunk.prepared, timings: timings))
+            report(output)
+        }
+        try output.finish(skippedLines: totals.skippedLines)
+        return (output, totals)
+    }
+
+    /// What the compute stage hands the writer thread.
+    private enum Computed {
+        case chunk(Chunk, [Tensor])
+        /// Every chunk was read and computed.
+        case end(ReadTotals)
+    }
+
+    /// Results passed from a stage's thread to the calling thread (read after the queue hand-over or the
+    /// semaphore that follows them, so no further locking is needed).
+    private final class Outcome<Value>: @unchecked Sendable {
+        var result: Result<Value, Error>?
+    }
+
+    /// A reader thread and a writer thread around the biLM on this thread. A failure in any stage cancels both
+    /// queues, so the others stop at their next hand-over, and the first real error is the one thrown (the same
+    /// error, naming file and line, as the serial path).
+    private func exportOverlapped(to path: String, report: @escaping (OutputStage) -> Void) throws -> (OutputStage, ReadTotals) {
+        let prepared = BoundedQueue<Chunk>(capacity: 1)
+        let computed = BoundedQueue<Computed>(capacity: 1)
+        let read = Outcome<ReadTotals>(), written = Outcome<OutputStage>()
+        let readerDone = DispatchSemaphore(value: 0), writerDone = DispatchSemaphore(value: 0)
+        Thread { [self] in
+            do { read.result = .success(try readChunks { try prepared.push($0) }) } catch { read.result = .failure(error) }
+            prepared.close()
+            readerDone.signal()
+        }.start()
+        Thread { [self] in
+            do {
+                // Created here: the file is opened, written and closed by this thread only.
+                let output = try makeOutput(path: path)
+                while let message = computed.pop() {
+                    switch message {
+                    case let .chunk(chunk, embeddings):
+                        try output.write(chunk, embeddings)
+                        report(output)
+                    case let .end(totals):
+                        try output.finish(skippedLines: totals.skippedLines)
+                        written.result = .success(output)
+                    }
+                }
+                if written.result == nil { written.result = .failure(QueueCancelled()) }
+            } catch {
+                // Set before cancelling, so the calling thread sees it once either queue wakes it.
+                written.result = .failure(error)
+                computed.cancel()
+                prepared.cancel()
+            }
+            writerDone.signal()
+        }.start()
+
+        let totals: ReadTotals
+        do {
+            while let chunk = prepared.pop() {
+                // At most one chunk's vectors wait for the writer while the next is computed.
+                computed.waitUntilEmpty()
+                try computed.push(.chunk(chunk, embedder.embed(chunk.prepared, timings: timings)))
+            }
+            // A cancelled queue (the writer failed) is not the end of the input.
+            if prepared.isCancelled { throw QueueCancelled() }
+            totals = try read.result!.get()
+            try computed.push(.end(totals))
+            computed.close()
+        } catch {
+            // The reader is not waited for: it may be blocked reading stdin; it stops at its next hand-over.
+            prepared.cancel()
+            computed.cancel()
+            writerDone.wait()
+            if error is QueueCancelled, case .failure(let writeError)? = written.result { throw writeError }
+            throw error
+        }
+        writerDone.wait()
+        readerDone.wait()
+        return (try written.result!.get(), totals)
+    }
+
+    /// The read stage: the input a chunk at a time (at most `chunkSize` sentences, `chunkTokens` tokens), each
+    /// handed to `emit` prepared for the biLM, in input order.
+    func readChunks(_ emit: (Chunk) throws -> Void) throws -> ReadTotals {
+        var totals = ReadTotals()
+        let reader = try LineReader(path: inputPath)
+        var lines: [(number: Int, text: String, tokens: [String])] = []
+        var tokenCount = 0
+        var segmentStart = DispatchTime.now().uptimeNanoseconds
+        func endSegment() { timings?.add(.read, Double(DispatchTime.now().uptimeNanoseconds - segmentStart) / 1e9) }
+        func flush() throws {
+            guard !lines.isEmpty else { return }
+            endSegment()
+            let prepared = timings.measure(.characterIds) {
+                embedder.prepare(lines.map(\.tokens), maxLength: settings.maxLength, overlong: settings.overlong,
+                                 batchSize: settings.batchSize, maxBatchTokens: settings.maxBatchTokens)
+            }
+            try emit(Chunk(lines: lines.map { ($0.number, $0.text, $0.tokens.count) }, prepared: prepared))
+            lines.removeAll(keepingCapacity: true)
+            tokenCount = 0
+            segmentStart = DispatchTime.now().uptimeNanoseconds
+        }
+        try reader.forEachLine { line, number in
+            let tokens = Corpus.tokens(of: line)
+            if tokens.isEmpty {
+                guard settings.skipEmpty else { throw EmbedError.emptyLine(path: inputName, line: number) }
+                totals.skippedLines.append(number - 1)
+                return
+            }
+            try checkLength(tokens.count, line: number)
+            if tokens.count > settings.maxLength { totals.overlongLines.append(number - 1) }
+            lines.append((number, line.trimmingCharacters(in: .whitespacesAndNewlines), tokens))
+            tokenCount += tokens.count
+            if lines.count >= chunkSize || tokenCount >= chunkTokens { try flush() }
+        }
+        try flush()
+        endSegment()
+        return totals
+    }
+
+    private func makeOutput(path: String) throws -> OutputStage {
+        OutputStage(writer: try makeWriter(path: path), source: settings.source, pooling: settings.pooling,
+                    inputName: inputName, timings: timings)
+    }
+
+    /// The write stage: each chunk's vectors in input order, then `sentence_to_index` and the skipped lines.
+    final class OutputStage {
+        let writer: EmbeddingWriter
+        let source: VectorSource
+        let pooling: SentencePooling
+        let inputName: String
+        let timings: EmbedTimings?
+        var sentenceToIndex: [String: String] = [:]
+        private(set) var sentences = 0
+        private(set) var tokens = 0
+        private(set) var writeSeconds = 0.0
+
+        init(writer: EmbeddingWriter, source: VectorSource, pooling: SentencePooling, inputName: String, timings: EmbedTimings?) {
+            self.writer = writer
+            self.source = source
+            self.pooling = pooling
+            self.inputName = inputName
+            self.timings = timings
+        }
+
+        func write(_ chunk: Chunk, _ embeddings: [Tensor]) throws {
+            try timed {
+                for (line, embedding) in zip(chunk.lines, embeddings) {
+                    let key = String(line.number - 1)
+                    try writer.write(key: key, embedding: pooling.pool(source.select(embedding)))
+                    sentenceToIndex[line.text] = key
+                    tokens += line.tokens
+                }
+                sentences += chunk.lines.count
+            }
+        }
+
+        func finish(skippedLines: [Int]) throws {
+            if sentences == 0 { throw EmbedError.emptyInput(inputName) }
+            try timed {
+                let json = try JSONSerialization.data(withJSONObject: sentenceToIndex, options: [.sortedKeys])
+                try writer.finish(sentenceToIndex: String(decoding: json, as: UTF8.self), skippedLines: skippedLines)
+            }
+        }
+
+        private func timed(_ body: () throws -> Void) throws {
+            let start = DispatchTime.now().uptimeNanoseconds
+            defer {
+                let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+                writeSeconds += seconds
+                timings?.add(.write, seconds)
+            }
+            try body()
+        }
     }
 }

@@ -1,6 +1,6 @@
-/// Process-wide allocator settings for training loops.
+/// Process-wide allocator settings, applied at the start of every `elmo` command and of `elmo-bench`.
 public enum MemoryTuning {
-    /// Training allocates and frees the same large activation buffers every step. By default glibc serves blocks
+    /// Training steps and embedding batches allocate and free the same large activation buffers again and again. By default glibc serves blocks
     /// over 128 KiB with mmap and returns them with munmap, so every step pays page faults to zero fresh pages
     /// (seen as system time as large as user time). Keeping freed memory in the heap removes that cost; peak RSS
     /// stays about the same because the same sizes are reused.

@@ -8,10 +8,29 @@ import Foundation
 /// Benchmarks as JSON lines, in the format of the PyTorch reference benchmark we compare against: training
 /// tokens/s (batch 32 × 20, each token counted once), embedding tokens/s (char CNN + both stacks, no softmax) for
 /// 32 × 20 and 1 × 20, and peak RSS. It first checks the fast paths against plain references, then times.
+/// With `--input`, it runs `elmo embed`'s own code on that file instead (see `EndToEndBench`).
 @main
 struct ElmoBench: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "elmo-bench",
                                                     abstract: "Time biLM training and embedding; prints one JSON line per measurement.")
+
+    @Option(help: "End-to-end mode: embed this text file (one sentence per line) with `elmo embed`'s code, writing HDF5 to a temporary folder.")
+    var input: String?
+
+    @Option(help: "End-to-end mode: a checkpoint file or run folder (default: a fresh model of --config, seed 0).")
+    var checkpoint: String?
+
+    @Option(help: "End-to-end mode: timed runs over the file (the best is reported).")
+    var repeats: Int = 3
+
+    @Option(help: "End-to-end mode: word types whose token encodings are kept across batches, as `elmo embed --token-cache` (0: none).")
+    var tokenCache: Int = TokenEncodingCache.defaultCapacity
+
+    @Flag(help: "End-to-end mode: also time the serial path (reading, computing and writing one after the other) in each repeat.")
+    var compareSerial = false
+
+    @Flag(help: "Leave glibc's allocator settings alone (measures what MemoryTuning, which every elmo command applies, is worth).")
+    var noMemoryTuning = false
 
     @Option(help: "ref-tiny, ref-small, or a path to an options JSON.")
     var config: String = "ref-small"
@@ -34,9 +53,21 @@ struct ElmoBench: ParsableCommand {
     @Option(help: "Unroll steps.")
     var unroll: Int = 20
 
+    func validate() throws {
+        if input == nil && (checkpoint != nil || compareSerial) { throw ValidationError("--checkpoint and --compare-serial belong to --input.") }
+        if tokenCache < 0 { throw ValidationError("--token-cache must be >= 0, but is \(tokenCache).") }
+        if repeats < 1 { throw ValidationError("--repeats must be at least 1, not \(repeats).") }
+    }
+
     func run() throws {
-        MemoryTuning.keepFreedMemory()
+        if !noMemoryTuning { MemoryTuning.keepFreedMemory() }
         BLAS.setThreads(threads)
+        if let input {
+            try EndToEndBench(input: input, checkpoint: checkpoint, config: try resolveConfig(), threads: threads, batch: batch,
+                              unroll: unroll, inferIters: inferIters, repeats: repeats, tokenCache: tokenCache, compareSerial: compareSerial,
+                              memoryTuning: !noMemoryTuning).run()
+            return
+        }
         let (name, options, vocabularySize) = try resolveConfig()
         var opts = options
         opts.batchSize = batch
@@ -77,29 +108,15 @@ struct ElmoBench: ParsableCommand {
         // the same batch repeats here and a cache would only measure lookups.
         let tokenEncodings = TokenEncodingCache(encoder: FrozenTokenEncoder(model.encoder), capacity: 0)
         for (size, iterations) in [(batch, inferIters), (1, inferIters * 5)] {
-            let b = BenchData.batch(words: words, batch: size, unroll: unroll, maxCharacters: model.maxCharacters,
-                                    vocabularySize: vocabularySize, seed: 99)
-            let lengths = Array(repeating: unroll, count: size)
-            for _ in 0..<3 {
-                _ = model.layerOutputs(characters: b.forwardCharacters, batchSize: size, steps: unroll, lengths: lengths,
-                                       tokenEncodings: tokenEncodings)
-            }
-            start = Date()
-            var shape: [Int] = []
-            for _ in 0..<iterations {
-                let layers = model.layerOutputs(characters: b.forwardCharacters, batchSize: size, steps: unroll, lengths: lengths,
-                                                tokenEncodings: tokenEncodings)
-                shape = [layers.count] + layers[0].shape
-            }
-            let seconds = Date().timeIntervalSince(start)
+            let rate = SyntheticEmbedding.measure(model: model, words: words, batch: size, unroll: unroll, iterations: iterations,
+                                                  tokenEncodings: tokenEncodings)
             printJSON(base.merging(["measure": "infer_embed", "batch": size, "unroll": unroll, "iters": iterations,
-                                    "ms_per_call": seconds / Double(iterations) * 1000,
-                                    "tokens_per_s": Double(size * unroll * iterations) / seconds,
-                                    "out_shape": shape, "peak_rss_mib": peakRSSMiB()]) { $1 })
+                                    "ms_per_call": rate.secondsPerCall * 1000, "tokens_per_s": rate.tokensPerSecond,
+                                    "out_shape": rate.outputShape, "peak_rss_mib": peakRSSMiB()]) { $1 })
         }
     }
 
-    private func resolveConfig() throws -> (String, BiLMOptions, Int) {
+    func resolveConfig() throws -> (String, BiLMOptions, Int) {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         switch config {
         case "ref-tiny": return ("ref-tiny", try BiLMOptions.load(path: root.appendingPathComponent("Pretrain/tiny.json").path), 5000)

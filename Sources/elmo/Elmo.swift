@@ -30,6 +30,9 @@ struct Elmo: ParsableCommand {
             FileHandle.standardError.write(Data("Error: ELMO_BACKEND is \"\(name)\"; use cpu (the default) or reference.\n".utf8))
             Foundation.exit(ExitCode.validationFailure.rawValue)
         }
+        // Before any command runs, so every command (and `elmo-bench`, which does the same) computes with the same
+        // allocator settings: the benchmark measures what users run.
+        MemoryTuning.keepFreedMemory()
         main(nil)
     }
 }

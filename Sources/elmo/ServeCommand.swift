@@ -1,6 +1,5 @@
 import ArgumentParser
 import ElmoServe
-import ElmoTensor
 import Foundation
 
 /// `elmo serve`: the embedder (and task models) over HTTP with dynamic batching.
@@ -91,8 +90,6 @@ struct ServeCommand: ParsableCommand {
 
     func run() throws {
         threads.apply()
-        // Every batch allocates and frees activation buffers of similar sizes, as a training step does.
-        MemoryTuning.keepFreedMemory()
         var settings = ServeSettings(checkpoint: checkpoint)
         settings.taskModels = models
         settings.host = host
