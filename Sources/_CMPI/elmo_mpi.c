@@ -64,3 +64,34 @@ int elmo_mpi_allreduce_sum_float(float *values, long count) { return allreduce(v
 int elmo_mpi_allreduce_sum_double(double *values, long count) { return allreduce(values, count, sizeof(double), doubleType); }
 int elmo_mpi_abort(int code) { return mpiAbort(commWorld, code); }
 int elmo_mpi_finalize(void) { return mpiFinalize(); }
+
+// MARK: - Gathering every rank's bytes (the ranks-must-agree check before training)
+
+typedef int (*AllgatherFn)(const void *, int, Handle, void *, int, Handle, Handle);
+typedef int (*AllgathervFn)(const void *, int, Handle, void *, const int *, const int *, Handle, Handle);
+
+static AllgatherFn mpiAllgather;
+static AllgathervFn mpiAllgatherv;
+static Handle intType, byteType;
+
+// Resolved on first use rather than in elmo_mpi_load, so the functions above stay as they were.
+static int loadGatherSymbols(void) {
+    if (mpiAllgather && mpiAllgatherv && intType && byteType) return 0;
+    void *library = dlopen("libmpi.so.40", RTLD_NOW | RTLD_GLOBAL | RTLD_NOLOAD);
+    if (!library) return -1;
+    mpiAllgather = (AllgatherFn) dlsym(library, "MPI_Allgather");
+    mpiAllgatherv = (AllgathervFn) dlsym(library, "MPI_Allgatherv");
+    intType = dlsym(library, "ompi_mpi_int");
+    byteType = dlsym(library, "ompi_mpi_byte");
+    return mpiAllgather && mpiAllgatherv && intType && byteType ? 0 : -1;
+}
+
+int elmo_mpi_allgather_int(int value, int *values) {
+    if (loadGatherSymbols() != 0) return -1;
+    return mpiAllgather(&value, 1, intType, values, 1, intType, commWorld);
+}
+
+int elmo_mpi_allgatherv_bytes(const void *bytes, int count, void *all, const int *counts, const int *offsets) {
+    if (loadGatherSymbols() != 0) return -1;
+    return mpiAllgatherv(bytes, count, byteType, all, counts, offsets, byteType, commWorld);
+}

@@ -21,4 +21,10 @@ int elmo_mpi_allreduce_sum_double(double *values, long count);
 int elmo_mpi_abort(int code);
 int elmo_mpi_finalize(void);
 
+// MPI_Allgather of one int per rank: values[r] is rank r's value (values holds world-size ints). -1 when the
+// gather functions are missing from the library.
+int elmo_mpi_allgather_int(int value, int *values);
+// MPI_Allgatherv of bytes: rank r's `counts[r]` bytes land at `all + offsets[r]` on every rank.
+int elmo_mpi_allgatherv_bytes(const void *bytes, int count, void *all, const int *counts, const int *offsets);
+
 #endif
