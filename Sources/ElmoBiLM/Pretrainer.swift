@@ -103,7 +103,7 @@ public final class Pretrainer {
                 Pretrainer.warn("--resume: the run used \(trainer.threads) threads, this one \(settings.threads); the result will be close to, but not bitwise equal to, an uninterrupted run.")
             }
             rows = try TokenStreams.rows(rank: reducer.rank, of: reducer.worldSize, batchSize: contents.model.options.batchSize)
-            states = contents.states ?? contents.model.zeroStates(batch: rows.count)
+            states = Pretrainer.carriedStates(contents.states, model: contents.model, rows: rows.count)
             metrics = MetricsLog(path: run.metricsPath, truncate: false, keepingStepsUpTo: trainer.step)
         } else {
             guard !hasRun else { throw BiLMError.runFolderNotEmpty(settings.outputFolder) }
@@ -168,6 +168,34 @@ public final class Pretrainer {
         try settings.reducer.requireAgreement(report)
         if let localError { throw localError }
         return corpus!
+    }
+
+    /// The checkpoint's carried LSTM states for this run's `rows`. A checkpoint written by rank 0 of a data-parallel
+    /// run holds that rank's rows only (the ranks' states are not gathered into it yet): those rows continue, the
+    /// others start from zero states, so the run goes on close to, not exactly as, an uninterrupted one.
+    static func carriedStates(_ stored: BiLanguageModel.States?, model: BiLanguageModel, rows: Int) -> BiLanguageModel.States {
+        var states = model.zeroStates(batch: rows)
+        guard let stored, let storedRows = stored.forward.first?.h.shape.first else { return states }
+        if storedRows == rows { return stored }
+        let kept = min(storedRows, rows)
+        warn("--resume: the checkpoint holds the LSTM states of \(storedRows) of the \(rows) rows (it was written by rank 0 "
+             + "of a data-parallel run); rows \(kept)..<\(rows) start from zero states, so the result will be close to, but not "
+             + "equal to, an uninterrupted run.")
+        func keepRows(of source: Tensor, in target: inout Tensor) {
+            let width = source.count / storedRows
+            var scalars = target.scalars
+            scalars.replaceSubrange(0 ..< kept * width, with: source.scalars[0 ..< kept * width])
+            target = Tensor(shape: target.shape, scalars: scalars)
+        }
+        for (index, layer) in stored.forward.enumerated() {
+            keepRows(of: layer.h, in: &states.forward[index].h)
+            keepRows(of: layer.c, in: &states.forward[index].c)
+        }
+        for (index, layer) in stored.backward.enumerated() {
+            keepRows(of: layer.h, in: &states.backward[index].h)
+            keepRows(of: layer.c, in: &states.backward[index].c)
+        }
+        return states
     }
 
     static func warn(_ message: String) {
