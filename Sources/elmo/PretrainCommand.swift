@@ -17,7 +17,12 @@ struct PretrainCommand: ParsableCommand {
         (the last --keep of them), best.npz, latest, metrics.jsonl, options.json, vocab.txt and learning-curve.svg. \
         A killed run continues with --resume and reaches the same weights as an uninterrupted one (same seed and threads).
 
-        Data-parallel: `mpirun -np N elmo pretrain ...` trains one model on N processes; each trains batch_size / N rows         of every global batch (batch_size must be divisible by N) and the gradients are averaged with an MPI all-reduce         before clipping. OpenMPI (libmpi.so.40) is loaded only under mpirun; without it elmo trains as one process.         Rank 0 writes the run folder. Not yet: --resume under mpirun, and dropout masks that do not depend on N.
+        Data-parallel: `mpirun -np N elmo pretrain ...` trains one model on N processes; each trains batch_size / N rows \
+        of every global batch (batch_size must be divisible by N) and the gradients are averaged with an MPI all-reduce \
+        before clipping. OpenMPI (libmpi.so.40) is loaded only under mpirun; without it elmo trains as one process. \
+        Rank 0 writes the run folder. Ranks whose options, vocabulary or files differ refuse to start, naming the \
+        difference; a rank that fails or dies ends the whole job. Not yet: --resume under mpirun, and dropout masks \
+        that do not depend on N.
         """)
 
     @Option(help: "Model and training options (bilm-tf options.json keys), e.g. Pretrain/tiny.json (with --init-from: default the checkpoint's own).")
