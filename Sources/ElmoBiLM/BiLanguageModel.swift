@@ -71,8 +71,20 @@ public final class BiLanguageModel: Layer {
     /// The two directions run concurrently between the shared encoder and the shared softmax; each draws its dropout
     /// masks from its own generator, seeded from `rng`, so results do not depend on timing.
     public func trainStep(_ batch: StreamBatch, states: inout States, rng: inout RandomGenerator) -> Double {
+        trainStep(batch, states: &states, draws: .perDirection, rng: &rng)
+    }
+
+    /// `trainStep` with keyed draws (pre-training): the masks of a global row and the negatives depend only on the
+    /// run's seed and step, so N processes sharing the batch draw what one process would.
+    public func trainStep(_ batch: StreamBatch, states: inout States, draws: BiLMPass.KeyedDraws) -> Double {
+        var unused = RandomGenerator(seed: 0)
+        return trainStep(batch, states: &states, draws: .keyed(draws), rng: &unused)
+    }
+
+    private func trainStep(_ batch: StreamBatch, states: inout States, draws: BiLMPass.DropoutDraws, rng: inout RandomGenerator) -> Double {
         _ = requiredSoftmax("trainStep")
-        let pass = forward(BiLMPass(input: .streams(batch, states: states), softmax: .loss, training: true, keepForBackward: true),
+        let pass = forward(BiLMPass(input: .streams(batch, states: states), softmax: .loss, training: true, keepForBackward: true,
+                                    dropoutDraws: draws),
                            rng: &rng)
         states = pass.states
         backward(.meanLoss, tape: pass.tape!)
@@ -110,8 +122,10 @@ public final class BiLanguageModel: Layer {
     /// chars `[B * T * W]` (sentence boundaries included by the caller), `lengths[b]` ≤ T.
     /// Returns L+1 tensors `[B, T, 2P]`: layer 0 = `[x; x]` (token encoder output), layer k = `[fwd_k; bwd_k]`;
     /// positions beyond a sentence's length hold unspecified values.
-    public func layerOutputs(characters: [Int32], batchSize b: Int, steps t: Int, lengths: [Int]) -> [Tensor] {
-        forward(BiLMPass(input: .sentences(characters: characters, batchSize: b, steps: t, lengths: lengths))).layers
+    public func layerOutputs(characters: [Int32], batchSize b: Int, steps t: Int, lengths: [Int],
+                             tokenEncodings: TokenEncodingCache? = nil) -> [Tensor] {
+        forward(BiLMPass(input: .sentences(characters: characters, batchSize: b, steps: t, lengths: lengths),
+                         tokenEncodings: tokenEncodings)).layers
     }
 
     /// The layer outputs and memory cells of one forward pass of `layerOutputs` (the cells of interpretable-cell

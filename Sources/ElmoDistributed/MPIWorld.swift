@@ -56,10 +56,11 @@ public final class MPIReducer: GradientReducer {
         guard code == 0 else { throw DistributedError.callFailed(call: call, code: code, rank: rank) }
     }
 
-    public func reduce(_ gradients: GradientBuffer, loss: Double, targetCount: Int) throws -> Double {
-        // Global target count and Σ loss·count in one small all-reduce, then the weighted gradient sum in one big one.
-        var totals = [Double(targetCount), loss * Double(targetCount)]
-        try MPIReducer.check(totals.withUnsafeMutableBufferPointer { elmo_mpi_allreduce_sum_double($0.baseAddress!, 2) },
+    public func reduce(_ gradients: GradientBuffer, loss: Double, targetCount: Int, stopRequested: Bool) throws -> ReducedStep {
+        // Global target count, Σ loss·count and the number of ranks asking to stop in one small all-reduce, then the
+        // weighted gradient sum in one big one.
+        var totals = [Double(targetCount), loss * Double(targetCount), stopRequested ? 1 : 0]
+        try MPIReducer.check(totals.withUnsafeMutableBufferPointer { elmo_mpi_allreduce_sum_double($0.baseAddress!, 3) },
                              "MPI_Allreduce (target counts)", rank: rank)
         let weight = Float(Double(targetCount) / max(totals[0], 1))
         gradients.gather()
@@ -68,7 +69,29 @@ public final class MPIReducer: GradientReducer {
         try MPIReducer.check(gradients.flat.withMutablePointer { elmo_mpi_allreduce_sum_float($0, count) },
                              "MPI_Allreduce (gradients)", rank: rank)
         gradients.scatter()
-        return totals[1] / max(totals[0], 1)
+        return ReducedStep(loss: totals[1] / max(totals[0], 1), stop: totals[2] > 0)
+    }
+
+    public func gatherToRankZero(_ values: [Float]) throws -> [Float] {
+        var gathered = [Float](repeating: 0, count: rank == 0 ? values.count * worldSize : 0)
+        let code = values.withUnsafeBufferPointer { send in
+            gathered.withUnsafeMutableBufferPointer { elmo_mpi_gather_float(send.baseAddress, Int32(values.count), $0.baseAddress, 0) }
+        }
+        try MPIReducer.check(code, "MPI_Gather", rank: rank)
+        return gathered
+    }
+
+    public func broadcastFromRankZero(_ bytes: [UInt8]) throws -> [UInt8] {
+        // The length first (as 8 bytes), so the other ranks can size their buffers.
+        var length = withUnsafeBytes(of: Int64(bytes.count).littleEndian, Array.init)
+        try MPIReducer.check(elmo_mpi_broadcast_bytes(&length, 8, 0), "MPI_Bcast (length)", rank: rank)
+        let count = Int(Int64(littleEndian: length.withUnsafeBytes { $0.loadUnaligned(as: Int64.self) }))
+        var received = rank == 0 ? bytes : [UInt8](repeating: 0, count: count)
+        if count > 0 {
+            try MPIReducer.check(received.withUnsafeMutableBytes { elmo_mpi_broadcast_bytes($0.baseAddress, count, 0) },
+                                 "MPI_Bcast (checkpoint)", rank: rank)
+        }
+        return received
     }
 
     /// Ends every rank of the job (a rank that cannot go on must not leave the others waiting in an all-reduce).

@@ -65,33 +65,49 @@ int elmo_mpi_allreduce_sum_double(double *values, long count) { return allreduce
 int elmo_mpi_abort(int code) { return mpiAbort(commWorld, code); }
 int elmo_mpi_finalize(void) { return mpiFinalize(); }
 
+// Collectives for checkpoints and resume, resolved on first use from the already loaded library (elmo_mpi_load
+// opened it RTLD_GLOBAL, so RTLD_DEFAULT finds its symbols). -1 when a symbol is missing.
+typedef int (*GatherFn)(const void *, int, Handle, void *, int, Handle, int, Handle);
+typedef int (*BcastFn)(void *, int, Handle, int, Handle);
+
+#ifndef RTLD_DEFAULT
+#define RTLD_DEFAULT ((void *) 0) // glibc's value; dlfcn.h defines it only with _GNU_SOURCE
+#endif
+static void *resolved(const char *name) { return dlsym(RTLD_DEFAULT, name); }
+
+int elmo_mpi_gather_float(const float *send, int count, float *receive, int root) {
+    GatherFn gather = (GatherFn) resolved("MPI_Gather");
+    if (!gather || !floatType) return -1;
+    return gather(send, count, floatType, receive, count, floatType, root, commWorld);
+}
+
+int elmo_mpi_broadcast_bytes(void *bytes, long count, int root) {
+    BcastFn bcast = (BcastFn) resolved("MPI_Bcast");
+    Handle byteType = resolved("ompi_mpi_byte");
+    if (!bcast || !byteType) return -1;
+    for (long start = 0; start < count; start += PIECE) {
+        long n = count - start < PIECE ? count - start : PIECE;
+        int status = bcast((char *) bytes + start, (int) n, byteType, root, commWorld);
+        if (status != 0) return status;
+    }
+    return 0;
+}
+
 // MARK: - Gathering every rank's bytes (the ranks-must-agree check before training)
 
 typedef int (*AllgatherFn)(const void *, int, Handle, void *, int, Handle, Handle);
 typedef int (*AllgathervFn)(const void *, int, Handle, void *, const int *, const int *, Handle, Handle);
 
-static AllgatherFn mpiAllgather;
-static AllgathervFn mpiAllgatherv;
-static Handle intType, byteType;
-
-// Resolved on first use rather than in elmo_mpi_load, so the functions above stay as they were.
-static int loadGatherSymbols(void) {
-    if (mpiAllgather && mpiAllgatherv && intType && byteType) return 0;
-    void *library = dlopen("libmpi.so.40", RTLD_NOW | RTLD_GLOBAL | RTLD_NOLOAD);
-    if (!library) return -1;
-    mpiAllgather = (AllgatherFn) dlsym(library, "MPI_Allgather");
-    mpiAllgatherv = (AllgathervFn) dlsym(library, "MPI_Allgatherv");
-    intType = dlsym(library, "ompi_mpi_int");
-    byteType = dlsym(library, "ompi_mpi_byte");
-    return mpiAllgather && mpiAllgatherv && intType && byteType ? 0 : -1;
-}
-
 int elmo_mpi_allgather_int(int value, int *values) {
-    if (loadGatherSymbols() != 0) return -1;
-    return mpiAllgather(&value, 1, intType, values, 1, intType, commWorld);
+    AllgatherFn allgather = (AllgatherFn) resolved("MPI_Allgather");
+    Handle intType = resolved("ompi_mpi_int");
+    if (!allgather || !intType) return -1;
+    return allgather(&value, 1, intType, values, 1, intType, commWorld);
 }
 
 int elmo_mpi_allgatherv_bytes(const void *bytes, int count, void *all, const int *counts, const int *offsets) {
-    if (loadGatherSymbols() != 0) return -1;
-    return mpiAllgatherv(bytes, count, byteType, all, counts, offsets, byteType, commWorld);
+    AllgathervFn allgatherv = (AllgathervFn) resolved("MPI_Allgatherv");
+    Handle byteType = resolved("ompi_mpi_byte");
+    if (!allgatherv || !byteType) return -1;
+    return allgatherv(bytes, count, byteType, all, counts, offsets, byteType, commWorld);
 }

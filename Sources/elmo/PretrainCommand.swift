@@ -20,9 +20,10 @@ struct PretrainCommand: ParsableCommand {
         Data-parallel: `mpirun -np N elmo pretrain ...` trains one model on N processes; each trains batch_size / N rows \
         of every global batch (batch_size must be divisible by N) and the gradients are averaged with an MPI all-reduce \
         before clipping. OpenMPI (libmpi.so.40) is loaded only under mpirun; without it elmo trains as one process. \
-        Rank 0 writes the run folder. Ranks whose options, vocabulary or files differ refuse to start, naming the \
-        difference; a rank that fails or dies ends the whole job. Not yet: --resume under mpirun, and dropout masks \
-        that do not depend on N.
+        Rank 0 writes the run folder. Dropout masks and sampled-softmax negatives are keyed by seed, step and global row, \
+        so N ranks draw what one process draws; checkpoints hold all rows' LSTM states, so --resume works with any \
+        number of ranks dividing batch_size. Ranks whose options, vocabulary or files differ refuse to start, naming \
+        the difference; a rank that fails or dies ends the whole job.
         """)
 
     @Option(help: "Model and training options (bilm-tf options.json keys), e.g. Pretrain/tiny.json (with --init-from: default the checkpoint's own).")
@@ -107,6 +108,11 @@ struct PretrainCommand: ParsableCommand {
             if mpi.rank == 0 { FileHandle.standardError.write(Data("Error: \(disagreement)\n".utf8)) }
             mpi.finalize()
             throw ExitCode.failure
+        } catch let stop as StopSignal.Stopped {
+            // A stop signal: every rank stopped after the same step and rank 0 saved, so the job ends normally.
+            FileHandle.standardError.write(Data("\(stop)\n".utf8))
+            mpi.finalize()
+            throw ExitCode(stop.exitCode)
         } catch {
             // A rank that fails must end the whole job: the others would wait in the next all-reduce for ever.
             FileHandle.standardError.write(Data("Error: rank \(mpi.rank) of \(mpi.worldSize) failed, ending the whole mpirun job: \(error)\n".utf8))
@@ -124,8 +130,8 @@ struct PretrainCommand: ParsableCommand {
     private func pretrain(reducer: GradientReducer) throws {
         let options = try config.map { try BiLMOptions.load(path: $0, allowUnknownKeys: allowUnknownKeys) }
             ?? BiLMCheckpoint.load(initFrom!).model.options
-        // Until checkpoints gather every rank's state (rank 0 writes them), ranks other than 0 keep their run folder
-        // in a temporary directory removed at the end.
+        // Rank 0 writes the run folder (checkpoints hold every rank's LSTM states, and on --resume rank 0 sends the
+        // checkpoint to the others); ranks other than 0 keep their run folder in a temporary directory removed at the end.
         let folder = reducer.rank == 0 ? output
             : (NSTemporaryDirectory() as NSString).appendingPathComponent("elmo-rank-\(reducer.rank)-\(getpid())")
         defer { if reducer.rank != 0 { try? FileManager.default.removeItem(atPath: folder) } }
