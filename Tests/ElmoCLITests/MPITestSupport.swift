@@ -41,11 +41,10 @@ func stepLosses(_ run: String, in folder: String) throws -> [Int: Double] {
     return losses
 }
 
-/// The tiny config with dropout off (per-process dropout masks would differ from one process's) and `batchSize`
-/// rows, as `tiny.json`, and the two tiny shards as `a.txt` and `b.txt`, in `folder`.
+/// The tiny config (dropout 0.1: masks are keyed by global row, so N ranks draw what one process draws) with
+/// `batchSize` rows, as `tiny.json`, and the two tiny shards as `a.txt` and `b.txt`, in `folder`.
 func writeMPIInputs(_ folder: String, batchSize: Int) throws {
-    let config = tinyConfigJSON.replacingOccurrences(of: "\"dropout\": 0.1", with: "\"dropout\": 0")
-        .replacingOccurrences(of: "\"batch_size\": 2", with: "\"batch_size\": \(batchSize)")
+    let config = tinyConfigJSON.replacingOccurrences(of: "\"batch_size\": 2", with: "\"batch_size\": \(batchSize)")
     for (name, text) in [("tiny.json", config), ("a.txt", tinyShards[0]), ("b.txt", tinyShards[1])] {
         try Data(text.utf8).write(to: URL(fileURLWithPath: (folder as NSString).appendingPathComponent(name)))
     }

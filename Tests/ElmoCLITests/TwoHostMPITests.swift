@@ -116,7 +116,7 @@ final class TwoHostMPITests: XCTestCase {
         let ip = try ipPath()
         guard geteuid() == 0 else { throw XCTSkip("needs root (network namespaces and veth pairs); CI runs as root") }
         let folder = try makeCLITestFolder(self)
-        // Dropout off: until the per-row random draws of issue 13 item 3 exist, ranks draw different dropout masks.
+        // Dropout on (0.1): its masks are keyed by global row, so both ranks draw what one process draws.
         try writeMPIInputs(folder, batchSize: 2)
         let arguments = ["pretrain", "--config", "tiny.json", "--train", "a.txt", "b.txt", "--epochs", "2",
                          "--log-every", "1", "--checkpoint-every", "100", "--threads", "1", "--seed", "3", "--output"]
