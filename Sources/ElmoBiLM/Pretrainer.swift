@@ -34,6 +34,8 @@ public struct PretrainSettings {
     /// Combines the ranks' gradients between backward and clipping (data-parallel training under `mpirun`); this
     /// process trains rows `rank·B/N ..< (rank+1)·B/N` of each global batch of B rows.
     public var reducer: GradientReducer = SingleProcessReducer()
+    /// The program's version (and build), one of the things data-parallel ranks must agree on.
+    public var programVersion: String?
 
     public init(options: BiLMOptions, trainPatterns: [String], outputFolder: String) {
         self.options = options
@@ -70,9 +72,9 @@ public final class Pretrainer {
         // Refused before anything is written; the rows themselves follow from the model's batch size (on resume, the
         // checkpoint's) below.
         _ = try TokenStreams.rows(rank: reducer.rank, of: reducer.worldSize, batchSize: settings.options.batchSize)
+        corpus = try Pretrainer.agreeAcrossRanks(settings)
         run = try RunFolder(path: settings.outputFolder, keepLast: settings.keepLast)
         run.removeAbandonedTemporaryFiles()
-        corpus = try Corpus(patterns: settings.trainPatterns)
         let hasRun = FileManager.default.fileExists(atPath: run.file("latest"))
         if settings.resume {
             let contents = try Pretrainer.checkpointToResume(run: run, hasRun: hasRun, reducer: reducer, folder: settings.outputFolder)
@@ -145,6 +147,26 @@ public final class Pretrainer {
             try RunFolder.writeAtomically(try encoder.encode(model.options), to: run.file("options.json"))
             metrics = MetricsLog(path: run.metricsPath, truncate: true)
         }
+    }
+
+    /// The training files, once every rank has them with the same bytes and the same options (`RunFingerprint`);
+    /// before anything is written. A rank that cannot read its inputs tells the others instead of leaving them
+    /// waiting, and throws its own error.
+    private static func agreeAcrossRanks(_ settings: PretrainSettings) throws -> Corpus {
+        var corpus: Corpus?
+        var report: RankReport
+        var localError: Error?
+        do {
+            let found = try Corpus(patterns: settings.trainPatterns)
+            corpus = found
+            report = RankReport(items: try RunFingerprint.items(settings: settings, corpus: found))
+        } catch {
+            localError = error
+            report = RankReport(items: [], failure: "\(error)")
+        }
+        try settings.reducer.requireAgreement(report)
+        if let localError { throw localError }
+        return corpus!
     }
 
     /// The checkpoint to resume: rank 0 reads its run folder's latest one and, with several ranks, sends the file's

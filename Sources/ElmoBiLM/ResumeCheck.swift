@@ -18,23 +18,25 @@ enum ResumeCheck {
     /// The keys (dotted paths) whose values differ between two option sets, with both values, e.g.
     /// `lstm.dim 256 -> 512`.
     static func changedKeys(stored: BiLMOptions, given: BiLMOptions) -> [String] {
-        func flatten(_ options: BiLMOptions) -> [String: String] {
-            guard let data = try? JSONEncoder().encode(options),
-                  let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return [:] }
-            var out: [String: String] = [:]
-            func walk(_ value: Any, _ prefix: String) {
-                if let dictionary = value as? [String: Any] {
-                    for (key, child) in dictionary { walk(child, prefix.isEmpty ? key : prefix + "." + key) }
-                } else if let data = try? JSONSerialization.data(withJSONObject: value, options: [.fragmentsAllowed]) {
-                    out[prefix] = String(decoding: data, as: UTF8.self)
-                }
-            }
-            walk(object, "")
-            return out
-        }
-        let a = flatten(stored), b = flatten(given)
+        let a = flattened(stored), b = flattened(given)
         return Set(a.keys).union(b.keys).sorted().compactMap { key in
             a[key] == b[key] ? nil : "\(key) \(a[key] ?? "absent") -> \(b[key] ?? "absent")"
         }
+    }
+
+    /// The options as dotted key paths (`lstm.dim`) and their JSON values.
+    static func flattened(_ options: BiLMOptions) -> [String: String] {
+        guard let data = try? JSONEncoder().encode(options),
+              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return [:] }
+        var out: [String: String] = [:]
+        func walk(_ value: Any, _ prefix: String) {
+            if let dictionary = value as? [String: Any] {
+                for (key, child) in dictionary { walk(child, prefix.isEmpty ? key : prefix + "." + key) }
+            } else if let data = try? JSONSerialization.data(withJSONObject: value, options: [.fragmentsAllowed]) {
+                out[prefix] = String(decoding: data, as: UTF8.self)
+            }
+        }
+        walk(object, "")
+        return out
     }
 }

@@ -19,6 +19,26 @@ public protocol GradientReducer: AnyObject {
     func gatherToRankZero(_ values: [Float]) throws -> [Float]
     /// Every rank gets rank 0's `bytes` (what the other ranks pass is ignored).
     func broadcastFromRankZero(_ bytes: [UInt8]) throws -> [UInt8]
+    /// Compares every rank's `report` before anything is written; throws on every rank when one failed or they
+    /// differ (a job whose ranks read different data or options would train nonsense, or hang).
+    func requireAgreement(_ report: RankReport) throws
+}
+
+extension GradientReducer {
+    /// One process agrees with itself (its own failure is for the caller to throw).
+    public func requireAgreement(_ report: RankReport) throws {}
+}
+
+/// Ranks that cannot train together: every rank throws it, rank 0 reports `message`.
+public struct RankDisagreement: Error, CustomStringConvertible {
+    public var message: String
+    /// The rank that throws it.
+    public var rank: Int
+    public init(message: String, rank: Int) {
+        self.message = message
+        self.rank = rank
+    }
+    public var description: String { message }
 }
 
 /// What `GradientReducer.reduce` agreed on.

@@ -92,3 +92,22 @@ int elmo_mpi_broadcast_bytes(void *bytes, long count, int root) {
     }
     return 0;
 }
+
+// MARK: - Gathering every rank's bytes (the ranks-must-agree check before training)
+
+typedef int (*AllgatherFn)(const void *, int, Handle, void *, int, Handle, Handle);
+typedef int (*AllgathervFn)(const void *, int, Handle, void *, const int *, const int *, Handle, Handle);
+
+int elmo_mpi_allgather_int(int value, int *values) {
+    AllgatherFn allgather = (AllgatherFn) resolved("MPI_Allgather");
+    Handle intType = resolved("ompi_mpi_int");
+    if (!allgather || !intType) return -1;
+    return allgather(&value, 1, intType, values, 1, intType, commWorld);
+}
+
+int elmo_mpi_allgatherv_bytes(const void *bytes, int count, void *all, const int *counts, const int *offsets) {
+    AllgathervFn allgatherv = (AllgathervFn) resolved("MPI_Allgatherv");
+    Handle byteType = resolved("ompi_mpi_byte");
+    if (!allgatherv || !byteType) return -1;
+    return allgatherv(bytes, count, byteType, all, counts, offsets, byteType, commWorld);
+}

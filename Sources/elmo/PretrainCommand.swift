@@ -17,7 +17,13 @@ struct PretrainCommand: ParsableCommand {
         (the last --keep of them), best.npz, latest, metrics.jsonl, options.json, vocab.txt and learning-curve.svg. \
         A killed run continues with --resume and reaches the same weights as an uninterrupted one (same seed and threads).
 
-        Data-parallel: `mpirun -np N elmo pretrain ...` trains one model on N processes; each trains batch_size / N rows         of every global batch (batch_size must be divisible by N) and the gradients are averaged with an MPI all-reduce         before clipping. OpenMPI (libmpi.so.40) is loaded only under mpirun; without it elmo trains as one process.         Rank 0 writes the run folder. Dropout masks and sampled-softmax negatives are keyed by seed, step and global row, so N ranks draw what one process draws; checkpoints hold all rows' LSTM states, so --resume works with any number of ranks dividing batch_size.
+        Data-parallel: `mpirun -np N elmo pretrain ...` trains one model on N processes; each trains batch_size / N rows \
+        of every global batch (batch_size must be divisible by N) and the gradients are averaged with an MPI all-reduce \
+        before clipping. OpenMPI (libmpi.so.40) is loaded only under mpirun; without it elmo trains as one process. \
+        Rank 0 writes the run folder. Dropout masks and sampled-softmax negatives are keyed by seed, step and global row, \
+        so N ranks draw what one process draws; checkpoints hold all rows' LSTM states, so --resume works with any \
+        number of ranks dividing batch_size. Ranks whose options, vocabulary or files differ refuse to start, naming \
+        the difference; a rank that fails or dies ends the whole job.
         """)
 
     @Option(help: "Model and training options (bilm-tf options.json keys), e.g. Pretrain/tiny.json (with --init-from: default the checkpoint's own).")
@@ -94,70 +100,75 @@ struct PretrainCommand: ParsableCommand {
     func run() throws {
         StopSignal.install()
         let reducer = try reportingErrors { try MPIWorld.reducer() }
-        // A rank that fails must end the whole job: the others would wait in the next all-reduce for ever.
-        let onFailure = { (_: Error) in
-            guard let mpi = reducer as? MPIReducer else { return }
-            FileHandle.standardError.write(Data("Error: rank \(mpi.rank) of \(mpi.worldSize) failed (above); ending the whole mpirun job.\n".utf8))
+        guard let mpi = reducer as? MPIReducer else { return try reportingErrors { try pretrain(reducer: reducer) } }
+        do {
+            try pretrain(reducer: mpi)
+        } catch let disagreement as RankDisagreement {
+            // Every rank found it: rank 0 says it once, all end normally.
+            if mpi.rank == 0 { FileHandle.standardError.write(Data("Error: \(disagreement)\n".utf8)) }
+            mpi.finalize()
+            throw ExitCode.failure
+        } catch let stop as StopSignal.Stopped {
+            // A stop signal: every rank stopped after the same step and rank 0 saved, so the job ends normally.
+            FileHandle.standardError.write(Data("\(stop)\n".utf8))
+            mpi.finalize()
+            throw ExitCode(stop.exitCode)
+        } catch {
+            // A rank that fails must end the whole job: the others would wait in the next all-reduce for ever.
+            FileHandle.standardError.write(Data("Error: rank \(mpi.rank) of \(mpi.worldSize) failed, ending the whole mpirun job: \(error)\n".utf8))
             mpi.abort(code: 1)
         }
-        defer { (reducer as? MPIReducer)?.finalize() }
-        do {
-            try pretrain(reducer: reducer)
-        } catch let stopped as ExitCode where PretrainCommand.stopCodes.contains(stopped.rawValue) {
-            // A stop signal: every rank stopped after the same step and rank 0 saved, so the job ends normally.
-            throw stopped
-        } catch {
-            onFailure(error)
-            throw error
-        }
+        mpi.finalize()
     }
 
-    /// The exit codes of a run stopped by SIGINT or SIGTERM (`StopSignal.Stopped.exitCode`).
-    static let stopCodes: Set<Int32> = [128 + SIGINT, 128 + SIGTERM]
+    /// The version and the binary's size: ranks started from different builds must not train together.
+    private var programVersion: String {
+        let size = (try? FileManager.default.attributesOfItem(atPath: "/proc/self/exe")[.size] as? Int) ?? nil
+        return "\(Elmo.configuration.version) (binary of \(size.map { "\($0) bytes" } ?? "unknown size"))"
+    }
 
     private func pretrain(reducer: GradientReducer) throws {
-        try reportingErrors {
-            let options = try config.map { try BiLMOptions.load(path: $0, allowUnknownKeys: allowUnknownKeys) }
-                ?? BiLMCheckpoint.load(initFrom!).model.options
-            // Rank 0 writes the run folder (checkpoints hold every rank's LSTM states, and on --resume rank 0 sends the
-            // checkpoint to the others); ranks other than 0 keep their run folder in a temporary directory removed at the end.
-            let folder = reducer.rank == 0 ? output
-                : (NSTemporaryDirectory() as NSString).appendingPathComponent("elmo-rank-\(reducer.rank)-\(getpid())")
-            defer { if reducer.rank != 0 { try? FileManager.default.removeItem(atPath: folder) } }
-            var settings = PretrainSettings(options: options, trainPatterns: train, outputFolder: folder)
-            settings.reducer = reducer
-            settings.validFile = valid
-            settings.vocabularyFile = vocab
-            settings.maxVocabularySize = maxVocab
-            settings.epochs = epochs ?? (maxTokens == nil ? 1 : nil)
-            settings.maxTokens = maxTokens
-            settings.seed = seed
-            settings.threads = threads.count
-            settings.checkpointEvery = checkpointEvery
-            settings.validateEvery = validateEvery
-            settings.logEvery = logEvery
-            settings.keepLast = keep
-            settings.resume = resume
-            settings.shuffleShards = shuffleShards
-            settings.initFrom = initFrom
-            settings.vocabularyMode = vocabMode
-            settings.newRowInitialisation = newWordInit
-            let started = Date()
-            let trainer = try Pretrainer(settings: settings)
-            if reducer.rank == 0 {
-                FileHandle.standardError.write(Data("vocabulary \(trainer.vocabulary.count), parameters \(trainer.model.parameterCount), threads \(settings.threads), ranks \(reducer.worldSize)\n".utf8))
-            }
-            let ppl = try trainer.train()
-            var summary: [String: Any] = ["steps": trainer.trainer.step, "tokens": trainer.trainer.tokensTrained,
-                                          "wall_s": Date().timeIntervalSince(started), "output": output]
-            if let ppl, let valid {
-                summary["unigram_ppl"] = try UnigramBaseline.perplexity(trainFiles: try Corpus(patterns: train).files,
-                                                                        validFile: valid, vocabulary: trainer.vocabulary)
-                summary["valid_ppl_fwd"] = ppl.forward
-                summary["valid_ppl_bwd"] = ppl.backward
-                summary["valid_ppl_mean"] = ppl.mean
-            }
-            if reducer.rank == 0 { printJSON(summary) }
+        let options = try config.map { try BiLMOptions.load(path: $0, allowUnknownKeys: allowUnknownKeys) }
+            ?? BiLMCheckpoint.load(initFrom!).model.options
+        // Rank 0 writes the run folder (checkpoints hold every rank's LSTM states, and on --resume rank 0 sends the
+        // checkpoint to the others); ranks other than 0 keep their run folder in a temporary directory removed at the end.
+        let folder = reducer.rank == 0 ? output
+            : (NSTemporaryDirectory() as NSString).appendingPathComponent("elmo-rank-\(reducer.rank)-\(getpid())")
+        defer { if reducer.rank != 0 { try? FileManager.default.removeItem(atPath: folder) } }
+        var settings = PretrainSettings(options: options, trainPatterns: train, outputFolder: folder)
+        settings.reducer = reducer
+        settings.programVersion = programVersion
+        settings.validFile = valid
+        settings.vocabularyFile = vocab
+        settings.maxVocabularySize = maxVocab
+        settings.epochs = epochs ?? (maxTokens == nil ? 1 : nil)
+        settings.maxTokens = maxTokens
+        settings.seed = seed
+        settings.threads = threads.count
+        settings.checkpointEvery = checkpointEvery
+        settings.validateEvery = validateEvery
+        settings.logEvery = logEvery
+        settings.keepLast = keep
+        settings.resume = resume
+        settings.shuffleShards = shuffleShards
+        settings.initFrom = initFrom
+        settings.vocabularyMode = vocabMode
+        settings.newRowInitialisation = newWordInit
+        let started = Date()
+        let trainer = try Pretrainer(settings: settings)
+        if reducer.rank == 0 {
+            FileHandle.standardError.write(Data("vocabulary \(trainer.vocabulary.count), parameters \(trainer.model.parameterCount), threads \(settings.threads), ranks \(reducer.worldSize)\n".utf8))
         }
+        let ppl = try trainer.train()
+        var summary: [String: Any] = ["steps": trainer.trainer.step, "tokens": trainer.trainer.tokensTrained,
+                                      "wall_s": Date().timeIntervalSince(started), "output": output]
+        if let ppl, let valid {
+            summary["unigram_ppl"] = try UnigramBaseline.perplexity(trainFiles: try Corpus(patterns: train).files,
+                                                                    validFile: valid, vocabulary: trainer.vocabulary)
+            summary["valid_ppl_fwd"] = ppl.forward
+            summary["valid_ppl_bwd"] = ppl.backward
+            summary["valid_ppl_mean"] = ppl.mean
+        }
+        if reducer.rank == 0 { printJSON(summary) }
     }
 }

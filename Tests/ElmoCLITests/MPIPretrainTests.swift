@@ -5,36 +5,6 @@ import XCTest
 /// softmax on, bitwise equal between reruns, resume across numbers of ranks, all ranks stopping together on a signal,
 /// and a clear error when B is not divisible by N.
 final class MPIPretrainTests: XCTestCase {
-    private func mpirun() throws -> String {
-        let candidates = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin").split(separator: ":").map { "\($0)/mpirun" }
-        guard let found = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
-            throw XCTSkip("OpenMPI's mpirun is not installed (Debian package openmpi-bin; `bash .ci/install-deps` installs it).")
-        }
-        return found
-    }
-
-    /// Runs `mpirun -np ranks elmo arguments…` in `folder`.
-    private func runUnderMPI(ranks: Int, _ arguments: [String], in folder: String) throws -> CLIResult {
-        var environment = ProcessInfo.processInfo.environment
-        // OpenMPI refuses to start as root (CI) without both.
-        environment["OMPI_ALLOW_RUN_AS_ROOT"] = "1"
-        environment["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
-        let arguments = ["-np", "\(ranks)", "--oversubscribe", "--bind-to", "none", try elmoBinary().path] + arguments
-        return finishElmo(try startProcess(URL(fileURLWithPath: try mpirun()), arguments, environment: environment, in: folder))
-    }
-
-    private func stepLosses(_ run: String, in folder: String) throws -> [Int: Double] {
-        let text = try String(contentsOfFile: (folder as NSString).appendingPathComponent("\(run)/metrics.jsonl"), encoding: .utf8)
-        var losses: [Int: Double] = [:]
-        for line in text.split(separator: "\n") {
-            let record = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
-            if record["kind"] as? String == "train", let step = record["step"] as? Int, let loss = record["train_loss"] as? Double {
-                losses[step] = loss
-            }
-        }
-        return losses
-    }
-
     /// The tiny config (dropout 0.1) with `batchSize` rows and `negatives` sampled-softmax negatives, and its corpus.
     private func writeInputs(_ folder: String, batchSize: Int, negatives: Int = 0) throws {
         let config = tinyConfigJSON.replacingOccurrences(of: "\"batch_size\": 2", with: "\"batch_size\": \(batchSize)")
@@ -70,7 +40,7 @@ final class MPIPretrainTests: XCTestCase {
     /// With the model's dropout on (0.1), 2 ranks give one process's loss at every step to 1e-4, and two 2-rank runs
     /// are bitwise equal.
     func testTwoRanksGiveTheLossOfOneProcessAtEveryStep() throws {
-        _ = try mpirun()
+        _ = try mpirunPath()
         let folder = try makeCLITestFolder(self)
         try writeInputs(folder, batchSize: 2)
         try pretrain(ranks: 1, pretrainArguments("one"), in: folder)
@@ -85,7 +55,7 @@ final class MPIPretrainTests: XCTestCase {
 
     /// Sampled softmax: every rank draws the batch's negatives one process draws.
     func testSampledSoftmaxTwoRanksGiveTheLossOfOneProcess() throws {
-        _ = try mpirun()
+        _ = try mpirunPath()
         let folder = try makeCLITestFolder(self)
         try writeInputs(folder, batchSize: 2, negatives: 6)
         try pretrain(ranks: 1, pretrainArguments("one"), in: folder)
@@ -96,7 +66,7 @@ final class MPIPretrainTests: XCTestCase {
     /// A run stopped at step 5 (--max-tokens 40: 8 tokens a step) and resumed with another number of ranks continues
     /// to an uninterrupted run's losses: 2 → 1 and 1 → 2 to 1e-4, 2 → 2 bitwise. The checkpoint holds all rows' states.
     func testResumeWithAnotherNumberOfRanksContinuesTheRun() throws {
-        _ = try mpirun()
+        _ = try mpirunPath()
         let folder = try makeCLITestFolder(self)
         try writeInputs(folder, batchSize: 2)
         try pretrain(ranks: 1, pretrainArguments("one"), in: folder)
@@ -131,7 +101,7 @@ final class MPIPretrainTests: XCTestCase {
     /// same step, rank 0 writes that step's checkpoint (with both ranks' states), and a resumed run continues to the
     /// losses of an uninterrupted one.
     func testStopSignalToOneRankStopsAllRanksAtTheSameStep() throws {
-        _ = try mpirun()
+        _ = try mpirunPath()
         let folder = try makeCLITestFolder(self)
         try writeInputs(folder, batchSize: 2)
         var environment = ProcessInfo.processInfo.environment
@@ -139,7 +109,7 @@ final class MPIPretrainTests: XCTestCase {
         environment["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
         let arguments = ["-np", "2", "--oversubscribe", "--bind-to", "none", try elmoBinary().path]
             + pretrainArguments("stopped", ["--epochs", "1000"])
-        let started = try startProcess(URL(fileURLWithPath: try mpirun()), arguments, environment: environment, in: folder)
+        let started = try startProcess(URL(fileURLWithPath: try mpirunPath()), arguments, environment: environment, in: folder)
         let metrics = (folder as NSString).appendingPathComponent("stopped/metrics.jsonl")
         let deadline = Date().addingTimeInterval(60)
         while Date() < deadline, ((try? String(contentsOfFile: metrics, encoding: .utf8)) ?? "").split(separator: "\n").count < 3 {
@@ -166,7 +136,7 @@ final class MPIPretrainTests: XCTestCase {
     }
 
     func testBatchNotDivisibleByRanksIsRefusedNamingBoth() throws {
-        _ = try mpirun()
+        _ = try mpirunPath()
         let folder = try makeCLITestFolder(self)
         try writeInputs(folder, batchSize: 3)
         let result = try runUnderMPI(ranks: 2, pretrainArguments("odd"), in: folder)

@@ -26,4 +26,10 @@ int elmo_mpi_gather_float(const float *send, int count, float *receive, int root
 // MPI_Bcast of `count` bytes from `root` (in pieces of at most 2^30 bytes); every rank passes a buffer of `count`.
 int elmo_mpi_broadcast_bytes(void *bytes, long count, int root);
 
+// MPI_Allgather of one int per rank: values[r] is rank r's value (values holds world-size ints). -1 when the
+// gather functions are missing from the library.
+int elmo_mpi_allgather_int(int value, int *values);
+// MPI_Allgatherv of bytes: rank r's `counts[r]` bytes land at `all + offsets[r]` on every rank.
+int elmo_mpi_allgatherv_bytes(const void *bytes, int count, void *all, const int *counts, const int *offsets);
+
 #endif
