@@ -186,6 +186,7 @@ public final class Pretrainer {
         let started = Date()
         let tokensAtStart = trainer.tokensTrained
         var recentLoss = 0.0, recentSteps = 0
+        var clock = StepClock()
         var lastValid: Perplexities?
         var validatedStep: Int?
         try run.markIncomplete("pre-training has not finished; continue it with `elmo pretrain ... --resume`")
@@ -217,14 +218,18 @@ public final class Pretrainer {
             }
             if trainer.stepInEpoch == 0 { states = model.zeroStates(batch: rows.count) }
             while trainer.stepInEpoch < streams.stepCount && !finished() {
+                clock.start()
                 let batch = try streams.batch(step: trainer.stepInEpoch, rows: rows)
                 model.zeroGradients()
                 let localLoss = model.trainStep(batch, states: &states, rng: &rng)
+                clock.lap(communication: false)
                 // Both directions predict every position of this rank's rows.
                 let loss = try settings.reducer.reduce(gradients, loss: localLoss, targetCount: 2 * batch.batchSize * batch.steps)
+                clock.lap(communication: true)
                 guard loss.isFinite else { throw BiLMError.diverged(step: trainer.step, loss: loss) }
                 GradientClipping.clipGlobalNorm(parameters, maxNorm: model.options.clipNorm)
                 optimizer.step(parameters)
+                clock.lap(communication: false)
                 trainer.step += 1
                 trainer.stepInEpoch += 1
                 trainer.tokensTrained += batchSize * batch.steps
@@ -243,6 +248,7 @@ public final class Pretrainer {
                                                  "tokens": trainer.tokensTrained, "train_loss": recentLoss / Double(recentSteps),
                                                  "tokens_per_s": rate, "elapsed_s": elapsed,
                                                  "learning_rate": Double(optimizer.learningRate)]
+                        .merging(clock.takeRecordFields(steps: recentSteps)) { first, _ in first }
                     metrics.append(record)
                     onRecord?(record)
                     recentLoss = 0
@@ -272,7 +278,8 @@ public final class Pretrainer {
             metrics.append(["kind": "train", "step": trainer.step, "epoch": trainer.epoch, "tokens": trainer.tokensTrained,
                             "train_loss": recentLoss / Double(recentSteps),
                             "tokens_per_s": Double(trainer.tokensTrained - tokensAtStart) / max(Date().timeIntervalSince(started), 1e-9),
-                            "elapsed_s": Date().timeIntervalSince(started)])
+                            "elapsed_s": Date().timeIntervalSince(started)]
+                .merging(clock.takeRecordFields(steps: recentSteps)) { first, _ in first })
         }
         // The last step may have just been validated and checkpointed (validate-every divides it): not twice.
         if validStreams == nil || validatedStep != trainer.step { try validateAndCheckpoint(final: true) }
