@@ -34,6 +34,9 @@ public struct PretrainSettings {
     /// Combines the ranks' gradients between backward and clipping (data-parallel training under `mpirun`); this
     /// process trains rows `rank·B/N ..< (rank+1)·B/N` of each global batch of B rows.
     public var reducer: GradientReducer = SingleProcessReducer()
+    /// With an overlapping reducer (MPI), send each bucket of gradients as soon as backward finishes it instead of all
+    /// of them after backward (`--no-overlap-communication` turns it off; the sums are the same).
+    public var overlapCommunication = true
 
     public init(options: BiLMOptions, trainPatterns: [String], outputFolder: String) {
         self.options = options
@@ -182,7 +185,8 @@ public final class Pretrainer {
         }
         let progress = ProgressLine(every: settings.logEvery)
         let parameters = model.parameters
-        let gradients = GradientBuffer(parameters: parameters)
+        let gradients = GradientBuffer(buckets: model.gradientBuckets)
+        let overlapping = settings.overlapCommunication ? settings.reducer as? OverlappingGradientReducer : nil
         let started = Date()
         let tokensAtStart = trainer.tokensTrained
         var recentLoss = 0.0, recentSteps = 0
@@ -221,10 +225,21 @@ public final class Pretrainer {
                 clock.start()
                 let batch = try streams.batch(step: trainer.stepInEpoch, rows: rows)
                 model.zeroGradients()
-                let localLoss = model.trainStep(batch, states: &states, rng: &rng)
-                clock.lap(communication: false)
                 // Both directions predict every position of this rank's rows.
-                let loss = try settings.reducer.reduce(gradients, loss: localLoss, targetCount: 2 * batch.batchSize * batch.steps)
+                let targetCount = 2 * batch.batchSize * batch.steps
+                let loss: Double
+                if let overlapping {
+                    // Communication then counts only what backward did not hide.
+                    _ = model.trainStep(batch, states: &states, rng: &rng,
+                                        afterForward: { overlapping.startStep(gradients, loss: $0, targetCount: targetCount) },
+                                        gradientsFinal: { overlapping.bucketFinal($0) })
+                    clock.lap(communication: false)
+                    loss = try overlapping.finishStep()
+                } else {
+                    let localLoss = model.trainStep(batch, states: &states, rng: &rng)
+                    clock.lap(communication: false)
+                    loss = try settings.reducer.reduce(gradients, loss: localLoss, targetCount: targetCount)
+                }
                 clock.lap(communication: true)
                 guard loss.isFinite else { throw BiLMError.diverged(step: trainer.step, loss: loss) }
                 GradientClipping.clipGlobalNorm(parameters, maxNorm: model.options.clipNorm)

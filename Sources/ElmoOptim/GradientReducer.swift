@@ -20,3 +20,14 @@ public final class SingleProcessReducer: GradientReducer {
     public var worldSize: Int { 1 }
     public func reduce(_ gradients: GradientBuffer, loss: Double, targetCount: Int) throws -> Double { loss }
 }
+
+/// A reducer that combines the gradients bucket by bucket while backward still runs (PyTorch DDP's overlap), so
+/// that communication hides behind the rest of the backward pass. One training step is `startStep` (after forward,
+/// when the local loss is known), `bucketFinal` for each of `gradients.buckets` as backward finishes it, then
+/// `finishStep`, which waits for the rest and returns the global mean loss. The sums are those of `reduce`.
+public protocol OverlappingGradientReducer: GradientReducer {
+    func startStep(_ gradients: GradientBuffer, loss: Double, targetCount: Int)
+    /// Bucket `index` of the step's buffer holds its final local gradients; may be called from any thread.
+    func bucketFinal(_ index: Int)
+    func finishStep() throws -> Double
+}

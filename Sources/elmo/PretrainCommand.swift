@@ -67,6 +67,9 @@ struct PretrainCommand: ParsableCommand {
     @Flag(inversion: .prefixedNo, help: "Shuffle the order of training files each epoch.")
     var shuffleShards = true
 
+    @Flag(inversion: .prefixedNo, help: "Under mpirun: all-reduce each group of gradients (softmax, each LSTM stack, encoder) as soon as backward finishes it, on a communication thread, instead of all of them after backward. Same sums either way.")
+    var overlapCommunication = true
+
     @Option(help: "Start a new run (step 0, fresh optimizer) from this biLM checkpoint or run folder, e.g. to adapt it to domain text; --config may change training keys, not the architecture. The source is never modified.")
     var initFrom: String?
 
@@ -133,6 +136,7 @@ struct PretrainCommand: ParsableCommand {
             settings.keepLast = keep
             settings.resume = resume
             settings.shuffleShards = shuffleShards
+            settings.overlapCommunication = overlapCommunication
             settings.initFrom = initFrom
             settings.vocabularyMode = vocabMode
             settings.newRowInitialisation = newWordInit
