@@ -245,6 +245,7 @@ public final class Pretrainer {
                 GradientClipping.clipGlobalNorm(parameters, maxNorm: model.options.clipNorm)
                 optimizer.step(parameters)
                 clock.lap(communication: false)
+                clock.stop()
                 trainer.step += 1
                 trainer.stepInEpoch += 1
                 trainer.tokensTrained += batchSize * batch.steps
