@@ -29,10 +29,12 @@ let package = Package(
         .systemLibrary(name: "_CHDF5", path: "Sources/_CHDF5", providers: [.apt(["libhdf5-dev"])]),
         // OpenMPI, loaded at run time (dlopen of libmpi.so.40): builds without mpi.h, runs without MPI installed.
         .target(name: "_CMPI", path: "Sources/_CMPI", linkerSettings: [.linkedLibrary("dl")]),
+        // The packed-weight product whose rows do not depend on the batch (AVX-512 / AVX2 / portable, chosen at run time).
+        .target(name: "_CKernels", path: "Sources/_CKernels"),
 
         // MARK: - Public API, in data-flow order
         // Infrastructure every stage may use: tensors, files (npy/npz/zip, run folders, metrics logs), progress and plots.
-        .target(name: "ElmoTensor", dependencies: ["_CBLAS"]),
+        .target(name: "ElmoTensor", dependencies: ["_CBLAS", "_CKernels"]),
         .target(name: "ElmoStorage", dependencies: ["ElmoTensor", "_CZlib"]),
         .target(name: "ElmoReporting", dependencies: ["ElmoStorage"]),
         // The data flow: text → layers → biLM (and its checkpoint) → embedder → task heads → metrics.
@@ -80,7 +82,7 @@ let package = Package(
 
         // MARK: - Test support and unit test bundles
         .target(name: "_TestSupport", dependencies: ["ElmoTensor"], path: "Sources/_TestSupport"),
-        .testTarget(name: "ElmoTensorTests", dependencies: ["ElmoTensor", "_TestSupport"]),
+        .testTarget(name: "ElmoTensorTests", dependencies: ["ElmoTensor", "_CKernels", "_TestSupport"]),
         .testTarget(name: "ElmoStorageTests", dependencies: ["ElmoStorage", "ElmoTensor"]),
         .testTarget(name: "ElmoTextTests", dependencies: ["ElmoText", "ElmoStorage"]),
         .testTarget(name: "ElmoLayersTests", dependencies: ["ElmoLayers", "ElmoTensor", "_TestSupport"]),

@@ -11,8 +11,10 @@ public enum BiLMError: Error, CustomStringConvertible, LocalizedError, Equatable
     case runFolderNotEmpty(String)
     case corpusTooSmall(pairs: Int, batchSize: Int, unroll: Int)
     case diverged(step: Int, loss: Double)
-    /// `--resume` under `mpirun`: checkpoints do not yet hold every rank's LSTM states.
-    case resumeNeedsOneProcess(ranks: Int)
+    /// `--resume` under `mpirun`: rank 0 could not read the checkpoint it was to send to the other ranks.
+    case resumeCheckpointNotReceived(rank: Int)
+    /// The checkpoint's carried LSTM states are not for the model's batch of `batchSize` rows.
+    case checkpointStatesMismatch(path: String, rows: Int, batchSize: Int)
     case resumeMismatch(folder: String, what: String, stored: String, given: String)
     case foreignFolder(folder: String, files: [String])
     case vocabularyFileNeedsReplace(mode: VocabularyMode)
@@ -31,8 +33,10 @@ public enum BiLMError: Error, CustomStringConvertible, LocalizedError, Equatable
         case .nothingToResume(let p): return "--resume: \(p) holds no checkpoint (no `latest` file). Start without --resume."
         case .runFolderNotEmpty(let p): return "\(p) already holds a run (a `latest` checkpoint). Pass --resume to continue it, or choose another --output."
         case let .corpusTooSmall(pairs, b, t): return "The training text gives \(pairs) token pairs, too few for batch \(b) (each of the \(b) rows needs at least 2). Add text or lower batch_size (unroll \(t))."
-        case let .resumeNeedsOneProcess(ranks):
-            return "--resume with \(ranks) ranks (mpirun) is not supported yet: checkpoints hold rank 0's LSTM states only. Resume with one process (without mpirun)."
+        case let .resumeCheckpointNotReceived(rank):
+            return "--resume: rank \(rank) got no checkpoint from rank 0, which could not read its run folder's latest checkpoint (rank 0's error says why)."
+        case let .checkpointStatesMismatch(path, rows, batchSize):
+            return "\(path) holds LSTM states of \(rows) rows, but its model's batch_size is \(batchSize); the checkpoint cannot be resumed. Resume from an earlier checkpoint of the run."
         case let .diverged(step, loss): return "Training diverged at step \(step) (loss \(loss)). Lower the learning rate or the gradient clip."
         case let .resumeMismatch(folder, what, stored, given):
             return "--resume: the run in \(folder) was started with \(what) \(stored), this command gives \(what) \(given). Resume with the run's \(what), or start a new run in another --output."

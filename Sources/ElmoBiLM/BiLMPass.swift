@@ -28,7 +28,8 @@ public struct BiLMPass {
         /// Nothing: the layer outputs are the result (embedding, cell traces, fine-tuning).
         case none
         /// The training loss over both directions' targets: full softmax, or the sampled one when the options ask
-        /// for it (its negatives are drawn from the caller's generator after the dropout seeds).
+        /// for it (its negatives are drawn from the caller's generator after the dropout seeds, or keyed by the step
+        /// with `.keyed` draws).
         case loss
         /// Each position's −log p(target), per direction, full softmax (perplexity and sentence scores).
         case targetNegativeLogLikelihoods
@@ -39,11 +40,41 @@ public struct BiLMPass {
     /// Where the dropout masks come from while training.
     public enum DropoutDraws {
         /// Each direction draws from its own generator, seeded from the caller's (forward's seed first), so the two
-        /// directions run concurrently and the result does not depend on timing (pre-training).
+        /// directions run concurrently and the result does not depend on timing (`trainStep(_:states:rng:)`, e.g.
+        /// elmo-bench).
         case perDirection
         /// Both directions draw from the caller's generator, the forward direction's masks first (fine-tuning's
         /// order since its first release). With dropout active the directions then run one after the other.
         case sharedStream
+        /// Keyed (`KeyedDraws`): no generator state at all, so a global row's masks and the batch's sampled-softmax
+        /// negatives are the same however many processes share the batch (data-parallel pre-training).
+        case keyed(KeyedDraws)
+    }
+
+    /// Pre-training's draws as pure functions of the run's seed and step: dropout element e at time t of global row
+    /// r in direction d at site s (layer k's input dropout is site k, the output dropout site L) keeps iff
+    /// `stepKey.derived(d).derived(s).derived(r).uniform(at: t·P + e) ≥ p`; the sampled softmax's negatives come from
+    /// `stepKey.derived(negativesKey).generator()`, the same on every process.
+    public struct KeyedDraws: Sendable {
+        public var seed: UInt64
+        public var step: Int
+        /// The global index of this process's first row of the batch.
+        public var firstRow: Int
+
+        public init(seed: UInt64, step: Int, firstRow: Int) {
+            self.seed = seed
+            self.step = step
+            self.firstRow = firstRow
+        }
+
+        /// Direction keys are 0 (forward) and 1 (backward); the negatives' key differs from both.
+        static let negativesKey = 2
+
+        var stepKey: CounterRandom { CounterRandom(key: seed).derived(step) }
+
+        func masks(direction: Int) -> Dropout.MaskSource { .rows(stepKey.derived(direction), firstRow: firstRow) }
+
+        func negatives() -> RandomGenerator { stepKey.derived(Self.negativesKey).generator() }
     }
 
     public var input: Input
@@ -56,9 +87,13 @@ public struct BiLMPass {
     /// Keep every LSTM layer's memory cells c_t (`BiLMPassResult.forwardCells`, `backwardCells`).
     public var keepCells: Bool
     public var dropoutDraws: DropoutDraws
+    /// Inference on `.sentences` only: the token encodings come from this cache (a frozen copy of the encoder, so
+    /// each token's encoding does not depend on its batch) instead of `encoder.forward`.
+    public var tokenEncodings: TokenEncodingCache?
 
     public init(input: Input, directions: Directions = .both, softmax: Softmax = .none, training: Bool = false,
-                keepForBackward: Bool = false, keepCells: Bool = false, dropoutDraws: DropoutDraws = .perDirection) {
+                keepForBackward: Bool = false, keepCells: Bool = false, dropoutDraws: DropoutDraws = .perDirection,
+                tokenEncodings: TokenEncodingCache? = nil) {
         self.input = input
         self.directions = directions
         self.softmax = softmax
@@ -66,6 +101,7 @@ public struct BiLMPass {
         self.keepForBackward = keepForBackward
         self.keepCells = keepCells
         self.dropoutDraws = dropoutDraws
+        self.tokenEncodings = tokenEncodings
     }
 }
 

@@ -7,7 +7,8 @@ import ElmoText
 extension BiLanguageModel {
     /// One forward pass as `pass` describes it. The shared token encoder runs once, then the two LSTM stacks
     /// (concurrently, unless `pass.dropoutDraws` is `.sharedStream` with dropout active), then the softmax, if any.
-    /// `rng` gives the dropout masks while training and the sampled softmax's negatives.
+    /// `rng` gives the dropout masks while training and the sampled softmax's negatives, unless `pass.dropoutDraws`
+    /// is `.keyed` (then nothing is drawn from it).
     public func forward(_ pass: BiLMPass, rng: inout RandomGenerator) -> BiLMPassResult {
         let p = projectionSize, both = pass.directions == .both
         var tape = BiLMTape()
@@ -35,7 +36,12 @@ extension BiLanguageModel {
                          "BiLanguageModel.forward: \(characters.count) character ids and \(lengths.count) lengths for [\(batchSize), \(steps)] x \(maxCharacters).")
             (b, t, initial) = (batchSize, steps, zeroStates(batch: batchSize))
             tape.layout = .sentences(batch: b, steps: t, lengths: lengths)
-            embedded = encoder.forward(characters, tokenCount: b * t, cache: &tape.encoder).reshaped([b, t, p])
+            if let cache = pass.tokenEncodings {
+                precondition(!pass.training && !pass.keepForBackward, "BiLanguageModel.forward: a token cache is for inference passes only.")
+                embedded = cache.encode(characters, tokenCount: b * t).reshaped([b, t, p])
+            } else {
+                embedded = encoder.forward(characters, tokenCount: b * t, cache: &tape.encoder).reshaped([b, t, p])
+            }
             forwardInput = embedded
             backwardInput = both ? embedded.reversingSteps(lengths: lengths) : nil
         }
@@ -43,19 +49,22 @@ extension BiLanguageModel {
         // The two stacks; a softmax reads the top layer through the output dropout.
         typealias DirectionResult = (outputs: [Tensor], finals: [LSTMWithProjection.State], top: Tensor?)
         let softmaxRuns = pass.softmax != .none, training = pass.training
-        func direction(_ stack: LSTMStack, _ x: Tensor, _ states: [LSTMWithProjection.State], rng: inout RandomGenerator,
-                       cache: inout LSTMStack.Cache, dropCache: inout Dropout.Cache) -> DirectionResult {
-            let (outputs, finals) = stack.forward(x, states: states, training: training, rng: &rng, cache: &cache)
-            let top = softmaxRuns ? outputDropout.forward(outputs.last!, training: training, rng: &rng, cache: &dropCache) : nil
+        func direction(_ stack: LSTMStack, _ x: Tensor, _ states: [LSTMWithProjection.State], masks: Dropout.MaskSource,
+                       rng: inout RandomGenerator, cache: inout LSTMStack.Cache, dropCache: inout Dropout.Cache) -> DirectionResult {
+            let (outputs, finals) = stack.forward(x, states: states, training: training, masks: masks, rng: &rng, cache: &cache)
+            let top = softmaxRuns
+                ? outputDropout.forward(outputs.last!, training: training, source: masks.site(layerCount), rng: &rng, cache: &dropCache)
+                : nil
             return (outputs, finals, top)
         }
         var forwardCache = LSTMStack.Cache(), backwardCache = LSTMStack.Cache()
         var forwardDrop = Dropout.Cache(), backwardDrop = Dropout.Cache()
-        func runForward(_ rng: inout RandomGenerator) -> DirectionResult {
-            direction(forwardStack, forwardInput, initial.forward, rng: &rng, cache: &forwardCache, dropCache: &forwardDrop)
+        func runForward(_ rng: inout RandomGenerator, masks: Dropout.MaskSource = .generator) -> DirectionResult {
+            direction(forwardStack, forwardInput, initial.forward, masks: masks, rng: &rng, cache: &forwardCache, dropCache: &forwardDrop)
         }
-        func runBackward(_ rng: inout RandomGenerator) -> DirectionResult {
-            direction(backwardStack, backwardInput!, initial.backward, rng: &rng, cache: &backwardCache, dropCache: &backwardDrop)
+        func runBackward(_ rng: inout RandomGenerator, masks: Dropout.MaskSource = .generator) -> DirectionResult {
+            direction(backwardStack, backwardInput!, initial.backward, masks: masks, rng: &rng, cache: &backwardCache,
+                      dropCache: &backwardDrop)
         }
         let forwardResult: DirectionResult, backwardResult: DirectionResult?
         switch pass.dropoutDraws {
@@ -77,6 +86,16 @@ extension BiLanguageModel {
                 // No masks are drawn, so each direction may hold its own copy of the generator.
                 var backwardRng = rng
                 (forwardResult, backwardResult) = Parallel.both({ runForward(&rng) }, { runBackward(&backwardRng) })
+            }
+        case .keyed(let draws):
+            // Nothing is drawn from a generator; each direction gets an unused copy.
+            var forwardRng = rng, backwardRng = rng
+            let forwardMasks = draws.masks(direction: 0), backwardMasks = draws.masks(direction: 1)
+            if both {
+                (forwardResult, backwardResult) = Parallel.both({ runForward(&forwardRng, masks: forwardMasks) },
+                                                                { runBackward(&backwardRng, masks: backwardMasks) })
+            } else {
+                (forwardResult, backwardResult) = (runForward(&forwardRng, masks: forwardMasks), nil)
             }
         }
 
@@ -101,7 +120,12 @@ extension BiLanguageModel {
             let targetIds = both ? batch.forwardTargets + batch.backwardTargets : batch.forwardTargets
             if let sampled = sampledSoftmax {
                 var cache = SampledSoftmaxLoss.Cache()
-                (result.lossSum, result.targetCount) = sampled.forward(top, targets: targetIds, rng: &rng, cache: &cache)
+                if case .keyed(let draws) = pass.dropoutDraws {
+                    var negatives = draws.negatives()
+                    (result.lossSum, result.targetCount) = sampled.forward(top, targets: targetIds, rng: &negatives, cache: &cache)
+                } else {
+                    (result.lossSum, result.targetCount) = sampled.forward(top, targets: targetIds, rng: &rng, cache: &cache)
+                }
                 if pass.keepForBackward { tape.softmax = .sampled(cache) }
             } else {
                 var cache = SoftmaxCrossEntropyLoss.Cache()

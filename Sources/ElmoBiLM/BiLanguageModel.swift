@@ -70,14 +70,28 @@ public final class BiLanguageModel: Layer {
     ///
     /// The two directions run concurrently between the shared encoder and the shared softmax; each draws its dropout
     /// masks from its own generator, seeded from `rng`, so results do not depend on timing.
+    public func trainStep(_ batch: StreamBatch, states: inout States, rng: inout RandomGenerator) -> Double {
+        trainStep(batch, states: &states, draws: .perDirection, rng: &rng, afterForward: nil, gradientsFinal: nil)
+    }
+
+    /// `trainStep` with keyed draws (pre-training): the masks of a global row and the negatives depend only on the
+    /// run's seed and step, so N processes sharing the batch draw what one process would.
     ///
     /// `afterForward` gets the mean loss before backward starts, and `gradientsFinal(k)` says when backward has
     /// finished the gradients of `gradientBuckets[k]` (from the thread that finished it), so that a data-parallel
     /// reducer can send them while backward goes on.
-    public func trainStep(_ batch: StreamBatch, states: inout States, rng: inout RandomGenerator,
+    public func trainStep(_ batch: StreamBatch, states: inout States, draws: BiLMPass.KeyedDraws,
                           afterForward: ((Double) -> Void)? = nil, gradientsFinal: ((Int) -> Void)? = nil) -> Double {
+        var unused = RandomGenerator(seed: 0)
+        return trainStep(batch, states: &states, draws: .keyed(draws), rng: &unused, afterForward: afterForward,
+                         gradientsFinal: gradientsFinal)
+    }
+
+    private func trainStep(_ batch: StreamBatch, states: inout States, draws: BiLMPass.DropoutDraws, rng: inout RandomGenerator,
+                           afterForward: ((Double) -> Void)?, gradientsFinal: ((Int) -> Void)?) -> Double {
         _ = requiredSoftmax("trainStep")
-        let pass = forward(BiLMPass(input: .streams(batch, states: states), softmax: .loss, training: true, keepForBackward: true),
+        let pass = forward(BiLMPass(input: .streams(batch, states: states), softmax: .loss, training: true, keepForBackward: true,
+                                    dropoutDraws: draws),
                            rng: &rng)
         states = pass.states
         // Both directions have the same number of targets, so the mean over all of them is ½(mean_fwd + mean_bwd).
@@ -124,8 +138,10 @@ public final class BiLanguageModel: Layer {
     /// chars `[B * T * W]` (sentence boundaries included by the caller), `lengths[b]` ≤ T.
     /// Returns L+1 tensors `[B, T, 2P]`: layer 0 = `[x; x]` (token encoder output), layer k = `[fwd_k; bwd_k]`;
     /// positions beyond a sentence's length hold unspecified values.
-    public func layerOutputs(characters: [Int32], batchSize b: Int, steps t: Int, lengths: [Int]) -> [Tensor] {
-        forward(BiLMPass(input: .sentences(characters: characters, batchSize: b, steps: t, lengths: lengths))).layers
+    public func layerOutputs(characters: [Int32], batchSize b: Int, steps t: Int, lengths: [Int],
+                             tokenEncodings: TokenEncodingCache? = nil) -> [Tensor] {
+        forward(BiLMPass(input: .sentences(characters: characters, batchSize: b, steps: t, lengths: lengths),
+                         tokenEncodings: tokenEncodings)).layers
     }
 
     /// The layer outputs and memory cells of one forward pass of `layerOutputs` (the cells of interpretable-cell

@@ -35,9 +35,10 @@ public final class LSTMStack: Layer {
         public var memoryCells: [Tensor] { layers.map(\.memoryCells) }
     }
 
-    /// x `[B, T, P]` with the carried `states` (one per layer) → (outputs per layer, final states).
-    public func forward(_ x: Tensor, states: [LSTMWithProjection.State], training: Bool, rng: inout RandomGenerator,
-                        cache: inout Cache) -> (outputs: [Tensor], states: [LSTMWithProjection.State]) {
+    /// x `[B, T, P]` with the carried `states` (one per layer) → (outputs per layer, final states). Layer k's input
+    /// dropout draws from `masks.site(k)`.
+    public func forward(_ x: Tensor, states: [LSTMWithProjection.State], training: Bool, masks: Dropout.MaskSource = .generator,
+                        rng: inout RandomGenerator, cache: inout Cache) -> (outputs: [Tensor], states: [LSTMWithProjection.State]) {
         precondition(states.count == layers.count, "LSTMStack has \(layers.count) layers, but \(states.count) states were given.")
         cache.dropouts = Array(repeating: Dropout.Cache(), count: layers.count)
         cache.layers = Array(repeating: LSTMWithProjection.Cache(), count: layers.count)
@@ -45,7 +46,7 @@ public final class LSTMStack: Layer {
         var outputs: [Tensor] = []
         var finals: [LSTMWithProjection.State] = []
         for (k, layer) in layers.enumerated() {
-            let dropped = dropout.forward(input, training: training, rng: &rng, cache: &cache.dropouts[k])
+            let dropped = dropout.forward(input, training: training, source: masks.site(k), rng: &rng, cache: &cache.dropouts[k])
             let (y, final) = layer.forward(dropped, initial: states[k], cache: &cache.layers[k])
             outputs.append(y)
             finals.append(final)

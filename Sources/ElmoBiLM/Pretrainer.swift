@@ -54,7 +54,7 @@ public final class Pretrainer {
     public private(set) var vocabulary: Vocabulary
     public private(set) var trainer: TrainerState
     private let optimizer: Optimizer
-    private var rng: RandomGenerator
+    /// This rank's rows of the carried LSTM states.
     private var states: BiLanguageModel.States
     /// This rank's rows of the global batch (all B rows for one process).
     private let rows: Range<Int>
@@ -73,15 +73,12 @@ public final class Pretrainer {
         // Refused before anything is written; the rows themselves follow from the model's batch size (on resume, the
         // checkpoint's) below.
         _ = try TokenStreams.rows(rank: reducer.rank, of: reducer.worldSize, batchSize: settings.options.batchSize)
-        // Until the LSTM states of all ranks are gathered into the checkpoint, a checkpoint holds rank 0's rows only.
-        guard !(settings.resume && reducer.worldSize > 1) else { throw BiLMError.resumeNeedsOneProcess(ranks: reducer.worldSize) }
         run = try RunFolder(path: settings.outputFolder, keepLast: settings.keepLast)
         run.removeAbandonedTemporaryFiles()
         corpus = try Corpus(patterns: settings.trainPatterns)
         let hasRun = FileManager.default.fileExists(atPath: run.file("latest"))
         if settings.resume {
-            guard hasRun else { throw BiLMError.nothingToResume(settings.outputFolder) }
-            let contents = try BiLMCheckpoint.load(try BiLMCheckpoint.latestCheckpoint(inRunFolder: settings.outputFolder))
+            let contents = try Pretrainer.checkpointToResume(run: run, hasRun: hasRun, reducer: reducer, folder: settings.outputFolder)
             try contents.requireSoftmax(for: "continued pre-training (--resume)")
             model = contents.model
             vocabulary = contents.vocabulary
@@ -90,7 +87,6 @@ public final class Pretrainer {
             optimizer.learningRate = trainer.learningRate
             try optimizer.loadState(tensors: contents.optimizerTensors, scalars: trainer.optimizerScalars,
                                     parameters: contents.model.parameters)
-            rng = RandomGenerator(stateWords: trainer.rngState)
             // The checkpoint's options win over --config on resume; say so when they differ, and warn when the thread
             // count differs (gemm results, and so the weights, are bitwise reproducible only at equal thread counts).
             try ResumeCheck.requireSameRun(checkpoint: contents.trainer, seed: settings.seed, trainFiles: corpus.files,
@@ -103,8 +99,12 @@ public final class Pretrainer {
             if trainer.threads != settings.threads {
                 Pretrainer.warn("--resume: the run used \(trainer.threads) threads, this one \(settings.threads); the result will be close to, but not bitwise equal to, an uninterrupted run.")
             }
-            rows = try TokenStreams.rows(rank: reducer.rank, of: reducer.worldSize, batchSize: contents.model.options.batchSize)
-            states = contents.states ?? contents.model.zeroStates(batch: rows.count)
+            // The checkpoint holds all B rows' states (as one process has them); this rank continues its own.
+            let ownRows = try TokenStreams.rows(rank: reducer.rank, of: reducer.worldSize, batchSize: contents.model.options.batchSize)
+            rows = ownRows
+            states = try contents.states.map {
+                try Pretrainer.slice(ownRows, of: $0, batchSize: contents.model.options.batchSize, path: contents.path)
+            } ?? contents.model.zeroStates(batch: ownRows.count)
             metrics = MetricsLog(path: run.metricsPath, truncate: false, keepingStepsUpTo: trainer.step)
         } else {
             guard !hasRun else { throw BiLMError.runFolderNotEmpty(settings.outputFolder) }
@@ -141,7 +141,6 @@ public final class Pretrainer {
             state.trainFiles = corpus.files
             state.shuffleShards = settings.shuffleShards
             trainer = state
-            rng = RandomGenerator(seed: settings.seed &+ 0x5EED)
             rows = try TokenStreams.rows(rank: reducer.rank, of: reducer.worldSize, batchSize: model.options.batchSize)
             states = model.zeroStates(batch: rows.count)
             let encoder = JSONEncoder()
@@ -149,6 +148,44 @@ public final class Pretrainer {
             try RunFolder.writeAtomically(try encoder.encode(model.options), to: run.file("options.json"))
             metrics = MetricsLog(path: run.metricsPath, truncate: true)
         }
+    }
+
+    /// The checkpoint to resume: rank 0 reads its run folder's latest one and, with several ranks, sends the file's
+    /// bytes to the others (so the hosts need not share a file system), which load them from a file of their own.
+    private static func checkpointToResume(run: RunFolder, hasRun: Bool, reducer: GradientReducer,
+                                           folder: String) throws -> BiLMCheckpoint.Contents {
+        func latest() throws -> String {
+            guard hasRun else { throw BiLMError.nothingToResume(folder) }
+            return try BiLMCheckpoint.latestCheckpoint(inRunFolder: folder)
+        }
+        guard reducer.worldSize > 1 else { return try BiLMCheckpoint.load(try latest()) }
+        var bytes: [UInt8] = [], failure: Error?
+        if reducer.rank == 0 {
+            do { bytes = Array(try Data(contentsOf: URL(fileURLWithPath: try latest()))) } catch { failure = error }
+        }
+        // Every rank takes part in the broadcast, even when rank 0 failed (it sends nothing), so none waits for ever.
+        let received = try reducer.broadcastFromRankZero(bytes)
+        if let failure { throw failure }
+        guard !received.isEmpty else { throw BiLMError.resumeCheckpointNotReceived(rank: reducer.rank) }
+        if reducer.rank == 0 { return try BiLMCheckpoint.load(try latest()) }
+        let copy = run.file("resumed-from-rank-0.npz")
+        try Data(received).write(to: URL(fileURLWithPath: copy))
+        defer { try? FileManager.default.removeItem(atPath: copy) }
+        return try BiLMCheckpoint.load(copy)
+    }
+
+    /// Rows `range` of a checkpoint's states of all `batchSize` rows.
+    private static func slice(_ range: Range<Int>, of states: BiLanguageModel.States, batchSize: Int,
+                             path: String) throws -> BiLanguageModel.States {
+        func part(_ list: [LSTMWithProjection.State]) throws -> [LSTMWithProjection.State] {
+            try list.map { state in
+                for t in [state.h, state.c] where t.shape.first != batchSize {
+                    throw BiLMError.checkpointStatesMismatch(path: path, rows: t.shape.first ?? 0, batchSize: batchSize)
+                }
+                return LSTMWithProjection.State(h: state.h.rows(range), c: state.c.rows(range))
+            }
+        }
+        return BiLanguageModel.States(forward: try part(states.forward), backward: try part(states.backward))
     }
 
     static func warn(_ message: String) {
@@ -225,22 +262,29 @@ public final class Pretrainer {
                 clock.start()
                 let batch = try streams.batch(step: trainer.stepInEpoch, rows: rows)
                 model.zeroGradients()
+                // Masks and negatives keyed by the step and global rows: the same draws however many ranks there are.
+                let draws = BiLMPass.KeyedDraws(seed: trainer.seed, step: trainer.step, firstRow: rows.lowerBound)
                 // Both directions predict every position of this rank's rows.
                 let targetCount = 2 * batch.batchSize * batch.steps
-                let loss: Double
+                let stopRequested = StopSignal.requested != nil
+                let reduced: ReducedStep
                 if let overlapping {
                     // Communication then counts only what backward did not hide.
-                    _ = model.trainStep(batch, states: &states, rng: &rng,
-                                        afterForward: { overlapping.startStep(gradients, loss: $0, targetCount: targetCount) },
+                    _ = model.trainStep(batch, states: &states, draws: draws,
+                                        afterForward: {
+                                            overlapping.startStep(gradients, loss: $0, targetCount: targetCount, stopRequested: stopRequested)
+                                        },
                                         gradientsFinal: { overlapping.bucketFinal($0) })
                     clock.lap(communication: false)
-                    loss = try overlapping.finishStep()
+                    reduced = try overlapping.finishStep()
                 } else {
-                    let localLoss = model.trainStep(batch, states: &states, rng: &rng)
+                    let localLoss = model.trainStep(batch, states: &states, draws: draws)
                     clock.lap(communication: false)
-                    loss = try settings.reducer.reduce(gradients, loss: localLoss, targetCount: targetCount)
+                    reduced = try settings.reducer.reduce(gradients, loss: localLoss, targetCount: targetCount,
+                                                          stopRequested: stopRequested)
                 }
                 clock.lap(communication: true)
+                let loss = reduced.loss
                 guard loss.isFinite else { throw BiLMError.diverged(step: trainer.step, loss: loss) }
                 GradientClipping.clipGlobalNorm(parameters, maxNorm: model.options.clipNorm)
                 optimizer.step(parameters)
@@ -277,9 +321,18 @@ public final class Pretrainer {
                 } else if checkpointNow {
                     try checkpoint(isBest: false)
                 }
-                if let signal = StopSignal.requested {
+                // Every rank learnt in the same reduce whether any rank was asked to stop, so all stop after this step.
+                if reduced.stop {
                     progress.finish()
                     if !(checkpointNow || (validateNow && validStreams != nil)) { try checkpoint(isBest: false) }
+                    // The others wait for rank 0's (empty) message, sent once it has saved: mpirun ends the whole job
+                    // when one rank exits with a non-zero status, and the stopped ranks exit with 130 or 143.
+                    _ = try settings.reducer.broadcastFromRankZero([])
+                    let reducer = settings.reducer, signal = StopSignal.requested ?? SIGTERM
+                    guard reducer.rank == 0 else {
+                        throw StopSignal.Stopped(signal: signal, message: "rank \(reducer.rank) of \(reducer.worldSize) stopped after step "
+                            + "\(trainer.step) with the others; rank 0 wrote checkpoint-\(trainer.step).npz.")
+                    }
                     throw StopSignal.Stopped(signal: signal, message: "wrote checkpoint-\(trainer.step).npz in \(settings.outputFolder) "
                         + "(step \(trainer.step), epoch \(trainer.epoch + 1), \(trainer.tokensTrained) tokens). Continue with the same command plus --resume.")
                 }
@@ -313,12 +366,33 @@ public final class Pretrainer {
         return candidates.min().map { Swift.max($0, 0) }
     }
 
+    /// Rank 0 writes the checkpoint, with the LSTM states of all B rows gathered from every rank in global row
+    /// order, so it is exactly what one process would write and resumes with any number of ranks dividing B.
     private func checkpoint(isBest: Bool) throws {
-        trainer.rngState = rng.stateWords
+        // Pre-training draws nothing from a sequential generator any more (see `BiLMPass.KeyedDraws`).
+        trainer.rngState = []
+        let allStates = try gatheredStates()
+        guard settings.reducer.rank == 0 else { return }
         try run.saveCheckpoint(step: trainer.step, isBest: isBest) { path in
             try BiLMCheckpoint.save(model: model, vocabulary: vocabulary, trainer: trainer, optimizer: optimizer,
-                                    states: states, to: path)
+                                    states: allStates, to: path)
         }
+    }
+
+    /// Every rank's rows of the carried states, in global row order, on rank 0 (the other ranks get their own back).
+    private func gatheredStates() throws -> BiLanguageModel.States {
+        let reducer = settings.reducer
+        guard reducer.worldSize > 1 else { return states }
+        func gather(_ list: [LSTMWithProjection.State]) throws -> [LSTMWithProjection.State] {
+            try list.map { state in
+                func all(_ t: Tensor) throws -> Tensor {
+                    let values = try reducer.gatherToRankZero(t.scalars)
+                    return reducer.rank == 0 ? Tensor(shape: [batchSize] + t.shape.dropFirst(), scalars: values) : t
+                }
+                return LSTMWithProjection.State(h: try all(state.h), c: try all(state.c))
+            }
+        }
+        return BiLanguageModel.States(forward: try gather(states.forward), backward: try gather(states.backward))
     }
 
     /// Train loss and valid perplexity against tokens, from the whole metrics history (resumed runs included).

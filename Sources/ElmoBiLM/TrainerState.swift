@@ -15,7 +15,8 @@ public struct TrainerState: Codable, Equatable {
     /// Forward targets trained on so far.
     public var tokensTrained: Int = 0
     public var seed: UInt64 = 0
-    /// The dropout / sampler generator's state (xoshiro256** words).
+    /// Empty: pre-training's draws are keyed by (seed, step) (`BiLMPass.KeyedDraws`), so seed and step are all a
+    /// resumed run needs. Checkpoints written before that hold the xoshiro256** words of the generator then used.
     public var rngState: [UInt64] = []
     public var optimizer: String = "adagrad"
     public var learningRate: Float = 0.2

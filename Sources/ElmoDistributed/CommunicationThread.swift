@@ -1,4 +1,5 @@
 import _CMPI
+import ElmoOptim
 import ElmoTensor
 import Foundation
 
@@ -17,6 +18,7 @@ final class CommunicationThread {
         let gradients: GradientBuffer
         let loss: Double
         let targetCount: Int
+        let stopRequested: Bool
     }
 
     private let rank: Int
@@ -27,7 +29,7 @@ final class CommunicationThread {
     // Guarded by `condition`.
     private var step: Step?
     private var ready: [Bool] = []
-    private var outcome: Result<Double, Error>?
+    private var outcome: Result<ReducedStep, Error>?
 
     init(rank: Int) {
         self.rank = rank
@@ -36,12 +38,12 @@ final class CommunicationThread {
         thread.start()
     }
 
-    func start(_ gradients: GradientBuffer, loss: Double, targetCount: Int) {
+    func start(_ gradients: GradientBuffer, loss: Double, targetCount: Int, stopRequested: Bool) {
         condition.lock()
         defer { condition.unlock() }
         precondition(step == nil && outcome == nil, "CommunicationThread.start: the previous step was not finished.")
         ready = Array(repeating: false, count: gradients.buckets.count)
-        step = Step(gradients: gradients, loss: loss, targetCount: targetCount)
+        step = Step(gradients: gradients, loss: loss, targetCount: targetCount, stopRequested: stopRequested)
         condition.broadcast()
     }
 
@@ -52,8 +54,8 @@ final class CommunicationThread {
         condition.broadcast()
     }
 
-    /// Waits until every bucket is reduced; the global mean loss.
-    func finish() throws -> Double {
+    /// Waits until every bucket is reduced; the global mean loss and whether any rank asked to stop.
+    func finish() throws -> ReducedStep {
         condition.lock()
         defer { condition.unlock() }
         precondition(step != nil || outcome != nil, "CommunicationThread.finish without start.")
@@ -85,10 +87,10 @@ final class CommunicationThread {
     }
 
     /// What `MPIReducer.reduce` computes, bucket by bucket: each rank's mean weighted by its share of the targets.
-    private func reduce(_ step: Step) throws -> Double {
-        var totals = [Double(step.targetCount), step.loss * Double(step.targetCount)]
+    private func reduce(_ step: Step) throws -> ReducedStep {
+        var totals = [Double(step.targetCount), step.loss * Double(step.targetCount), step.stopRequested ? 1 : 0]
         try totals.withUnsafeMutableBufferPointer { totals in
-            try complete("MPI_Iallreduce (target counts)") { elmo_mpi_iallreduce_sum_double(totals.baseAddress!, 2, &$0) }
+            try complete("MPI_Iallreduce (target counts)") { elmo_mpi_iallreduce_sum_double(totals.baseAddress!, 3, &$0) }
         }
         let weight = Float(Double(step.targetCount) / max(totals[0], 1))
         let gradients = step.gradients, backend = Backends.current
@@ -108,7 +110,7 @@ final class CommunicationThread {
             }
             gradients.scatter(members)
         }
-        return totals[1] / max(totals[0], 1)
+        return ReducedStep(loss: totals[1] / max(totals[0], 1), stop: totals[2] > 0)
     }
 
     /// Starts a non-blocking collective with `begin` and polls it to completion.

@@ -60,10 +60,11 @@ public final class MPIReducer: OverlappingGradientReducer {
         guard code == 0 else { throw DistributedError.callFailed(call: call, code: code, rank: rank) }
     }
 
-    public func reduce(_ gradients: GradientBuffer, loss: Double, targetCount: Int) throws -> Double {
-        // Global target count and Σ loss·count in one small all-reduce, then the weighted gradient sum in one big one.
-        var totals = [Double(targetCount), loss * Double(targetCount)]
-        try MPIReducer.check(totals.withUnsafeMutableBufferPointer { elmo_mpi_allreduce_sum_double($0.baseAddress!, 2) },
+    public func reduce(_ gradients: GradientBuffer, loss: Double, targetCount: Int, stopRequested: Bool) throws -> ReducedStep {
+        // Global target count, Σ loss·count and the number of ranks asking to stop in one small all-reduce, then the
+        // weighted gradient sum in one big one.
+        var totals = [Double(targetCount), loss * Double(targetCount), stopRequested ? 1 : 0]
+        try MPIReducer.check(totals.withUnsafeMutableBufferPointer { elmo_mpi_allreduce_sum_double($0.baseAddress!, 3) },
                              "MPI_Allreduce (target counts)", rank: rank)
         let weight = Float(Double(targetCount) / max(totals[0], 1))
         gradients.gather()
@@ -72,7 +73,29 @@ public final class MPIReducer: OverlappingGradientReducer {
         try MPIReducer.check(gradients.flat.withMutablePointer { elmo_mpi_allreduce_sum_float($0, count) },
                              "MPI_Allreduce (gradients)", rank: rank)
         gradients.scatter()
-        return totals[1] / max(totals[0], 1)
+        return ReducedStep(loss: totals[1] / max(totals[0], 1), stop: totals[2] > 0)
+    }
+
+    public func gatherToRankZero(_ values: [Float]) throws -> [Float] {
+        var gathered = [Float](repeating: 0, count: rank == 0 ? values.count * worldSize : 0)
+        let code = values.withUnsafeBufferPointer { send in
+            gathered.withUnsafeMutableBufferPointer { elmo_mpi_gather_float(send.baseAddress, Int32(values.count), $0.baseAddress, 0) }
+        }
+        try MPIReducer.check(code, "MPI_Gather", rank: rank)
+        return gathered
+    }
+
+    public func broadcastFromRankZero(_ bytes: [UInt8]) throws -> [UInt8] {
+        // The length first (as 8 bytes), so the other ranks can size their buffers.
+        var length = withUnsafeBytes(of: Int64(bytes.count).littleEndian, Array.init)
+        try MPIReducer.check(elmo_mpi_broadcast_bytes(&length, 8, 0), "MPI_Bcast (length)", rank: rank)
+        let count = Int(Int64(littleEndian: length.withUnsafeBytes { $0.loadUnaligned(as: Int64.self) }))
+        var received = rank == 0 ? bytes : [UInt8](repeating: 0, count: count)
+        if count > 0 {
+            try MPIReducer.check(received.withUnsafeMutableBytes { elmo_mpi_broadcast_bytes($0.baseAddress, count, 0) },
+                                 "MPI_Bcast (checkpoint)", rank: rank)
+        }
+        return received
     }
 
     /// Whether MPI granted MPI_THREAD_SERIALIZED; without it a step's all-reduce stays on the main thread, after backward.
@@ -80,25 +103,25 @@ public final class MPIReducer: OverlappingGradientReducer {
     /// Started by the first overlapping step.
     private var communication: CommunicationThread?
     /// A step's arguments while it runs without the communication thread.
-    private var pendingStep: (gradients: GradientBuffer, loss: Double, targetCount: Int)?
+    private var pendingStep: (gradients: GradientBuffer, loss: Double, targetCount: Int, stopRequested: Bool)?
 
-    public func startStep(_ gradients: GradientBuffer, loss: Double, targetCount: Int) {
+    public func startStep(_ gradients: GradientBuffer, loss: Double, targetCount: Int, stopRequested: Bool) {
         guard threadsSerialized else {
-            pendingStep = (gradients, loss, targetCount)
+            pendingStep = (gradients, loss, targetCount, stopRequested)
             return
         }
         if communication == nil { communication = CommunicationThread(rank: rank) }
-        communication!.start(gradients, loss: loss, targetCount: targetCount)
+        communication!.start(gradients, loss: loss, targetCount: targetCount, stopRequested: stopRequested)
     }
 
     public func bucketFinal(_ index: Int) {
         communication?.bucketFinal(index)
     }
 
-    public func finishStep() throws -> Double {
-        if let (gradients, loss, targetCount) = pendingStep {
+    public func finishStep() throws -> ReducedStep {
+        if let (gradients, loss, targetCount, stopRequested) = pendingStep {
             pendingStep = nil
-            return try reduce(gradients, loss: loss, targetCount: targetCount)
+            return try reduce(gradients, loss: loss, targetCount: targetCount, stopRequested: stopRequested)
         }
         return try communication!.finish()
     }

@@ -12,6 +12,9 @@ import Foundation
 public final class ContextualEmbedder {
     public let model: BiLanguageModel
     public let vocabulary: Vocabulary
+    /// Where the token encodings come from: nil, the model's encoder for every token; else this exact cache
+    /// (`useTokenCache`), whose vectors do not depend on the batch.
+    public private(set) var tokenCache: TokenEncodingCache?
 
     public init(model: BiLanguageModel, vocabulary: Vocabulary) {
         self.model = model
@@ -22,6 +25,13 @@ public final class ContextualEmbedder {
     public convenience init(checkpoint: String) throws {
         let contents = try BiLMCheckpoint.load(checkpoint)
         self.init(model: contents.model, vocabulary: contents.vocabulary)
+    }
+
+    /// Encodes tokens through a frozen copy of the model's encoder with a cache of `capacity` word types (0: the
+    /// frozen encoder without a cache; vectors are bitwise the same for every capacity). The model's weights must not
+    /// change afterwards.
+    public func useTokenCache(capacity: Int) {
+        tokenCache = TokenEncodingCache(encoder: FrozenTokenEncoder(model.encoder), capacity: capacity)
     }
 
     /// L + 1 representations per token.
@@ -54,7 +64,8 @@ public final class ContextualEmbedder {
     /// Pads the batch to its longest sentence (+2 for `<S>`/`</S>`, padding chars are the mask id 0) and runs the biLM once.
     func embedBatch(_ sentences: [[String]]) -> [Tensor] {
         let (chars, steps, lengths) = Self.characterBatch(sentences, maxCharacters: model.maxCharacters)
-        let layers = model.layerOutputs(characters: chars, batchSize: sentences.count, steps: steps, lengths: lengths)
+        let layers = model.layerOutputs(characters: chars, batchSize: sentences.count, steps: steps, lengths: lengths,
+                                        tokenEncodings: tokenCache)
         let d = dimension
         return sentences.enumerated().map { b, sentence in
             let n = sentence.count

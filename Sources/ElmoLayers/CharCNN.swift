@@ -142,40 +142,58 @@ public final class CharCNN: Layer {
 
     /// chars: `N·W` ids, token-major (W = `maxCharacters` per token), each in `0..<V` → y `[N, F]`.
     public func forward(_ chars: [Int32], tokenCount: Int, cache: inout Cache) -> Tensor {
-        let W = config.maxCharacters, D = config.embeddingDimension, V = config.characterVocabularySize, F = outputSize
-        precondition(chars.count == tokenCount * W,
-                     "CharCNN expects \(tokenCount) tokens × \(W) chars = \(tokenCount * W) ids, but got \(chars.count).")
-        if let bad = chars.firstIndex(where: { $0 < 0 || Int($0) >= V }) {
-            preconditionFailure("CharCNN char id \(chars[bad]) at position \(bad) is outside 0..<\(V).")
-        }
-        var y = Tensor(zeros: [tokenCount, F])
-        var argmax = [Int32](repeating: 0, count: tokenCount * F)
-        guard tokenCount > 0 else {
-            cache = Cache()
-            cache.output = y
-            return y
-        }
-        let backend = Backends.current
-        let embedding = characterEmbedding.weight.value.matrix
-        let offsets = columnOffsets
-        for (k, filter) in config.filters.enumerated() {
-            let (width, count) = (filter[0], filter[1])
-            var tables = Tensor(zeros: [width, V, count])
-            // T[o] = E · K[o·D ..< (o+1)·D, :] ([V, D] × [D, count]).
-            for o in 0..<width {
-                backend.gemm(embedding, convolutions[k].value.rowBlock(o * D..<(o + 1) * D, columns: count), into: &tables,
-                             .rows(o * V..<(o + 1) * V, columns: count))
-            }
-            backend.charConvolutionMax(tables: tables, chars: chars, tokens: tokenCount, charsPerToken: W, width: width,
-                                       into: &y, argmax: &argmax, columnOffset: offsets[k])
-            backend.addRowVector(convolutionBiases[k].value, to: &y, .columns(offsets[k]..<offsets[k] + count, rows: tokenCount, width: F))
-        }
-        backend.activate(config.activation, &y)
+        let (y, argmax) = convolve(chars, tokenCount: tokenCount, tables: convolutionTables())
         cache.chars = chars
         cache.tokenCount = tokenCount
         cache.argmax = argmax
         cache.output = y
         return y
+    }
+
+    /// Filter k's per-offset lookup tables `[width_k, V, count_k]`: T[o] = E · K[o·D ..< (o+1)·D, :]. They depend on
+    /// the weights only, so an inference encoder makes them once (`forward(_:tokenCount:tables:)`).
+    public func convolutionTables() -> [Tensor] {
+        let D = config.embeddingDimension, V = config.characterVocabularySize
+        let backend = Backends.current
+        let embedding = characterEmbedding.weight.value.matrix
+        return config.filters.enumerated().map { k, filter in
+            let (width, count) = (filter[0], filter[1])
+            var tables = Tensor(zeros: [width, V, count])
+            for o in 0..<width {
+                backend.gemm(embedding, convolutions[k].value.rowBlock(o * D..<(o + 1) * D, columns: count), into: &tables,
+                             .rows(o * V..<(o + 1) * V, columns: count))
+            }
+            return tables
+        }
+    }
+
+    /// The inference forward over tables from `convolutionTables()`: chars `[N·W]` → y `[N, F]`, nothing kept.
+    /// Each token's row depends on its characters and the tables only (the kernels work token by token).
+    public func forward(_ chars: [Int32], tokenCount: Int, tables: [Tensor]) -> Tensor {
+        convolve(chars, tokenCount: tokenCount, tables: tables).y
+    }
+
+    private func convolve(_ chars: [Int32], tokenCount: Int, tables: [Tensor]) -> (y: Tensor, argmax: [Int32]) {
+        let W = config.maxCharacters, V = config.characterVocabularySize, F = outputSize
+        precondition(chars.count == tokenCount * W,
+                     "CharCNN expects \(tokenCount) tokens × \(W) chars = \(tokenCount * W) ids, but got \(chars.count).")
+        if let bad = chars.firstIndex(where: { $0 < 0 || Int($0) >= V }) {
+            preconditionFailure("CharCNN char id \(chars[bad]) at position \(bad) is outside 0..<\(V).")
+        }
+        precondition(tables.count == config.filters.count, "CharCNN got \(tables.count) tables for \(config.filters.count) filters.")
+        var y = Tensor(zeros: [tokenCount, F])
+        var argmax = [Int32](repeating: 0, count: tokenCount * F)
+        guard tokenCount > 0 else { return (y, argmax) }
+        let backend = Backends.current
+        let offsets = columnOffsets
+        for (k, filter) in config.filters.enumerated() {
+            let (width, count) = (filter[0], filter[1])
+            backend.charConvolutionMax(tables: tables[k], chars: chars, tokens: tokenCount, charsPerToken: W, width: width,
+                                       into: &y, argmax: &argmax, columnOffset: offsets[k])
+            backend.addRowVector(convolutionBiases[k].value, to: &y, .columns(offsets[k]..<offsets[k] + count, rows: tokenCount, width: F))
+        }
+        backend.activate(config.activation, &y)
+        return (y, argmax)
     }
 
     /// dy `[N, F]`; accumulates into the char embedding (except its padding row), every kernel and bias.

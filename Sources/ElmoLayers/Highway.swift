@@ -62,6 +62,20 @@ public final class Highway: Layer {
         return current
     }
 
+    /// The inference forward over each layer's `Linear.packedWeight()`: x `[N, F]` → y `[N, F]`, nothing kept; each
+    /// row of y depends on its row of x only, bitwise.
+    public func forward(_ x: Tensor, packed weights: [PackedWeight]) -> Tensor {
+        precondition(weights.count == layers.count, "Highway got \(weights.count) packed weights for \(layers.count) layers.")
+        var current = x
+        for (layer, w) in zip(layers, weights) {
+            var h = layer.forward(current, packed: w)
+            var y = Tensor(zeros: x.shape)
+            Backends.current.highwayForward(&h, input: current, into: &y, activation: activation)
+            current = y
+        }
+        return current
+    }
+
     /// dy `[N, F]` → dx `[N, F]`; accumulates into every layer's weight and bias gradients.
     public func backward(_ dy: Tensor, cache: Cache) -> Tensor {
         precondition(cache.linear.count == layers.count,

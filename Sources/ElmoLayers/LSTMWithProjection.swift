@@ -12,7 +12,7 @@ import ElmoTensor
 ///     y_t   = h_t (+ x_t if `residual`)
 ///
 /// The input projection of all B·T rows is one gemm; each step then adds one recurrent gemm, the fused gate
-/// kernel and one projection gemm. Internal buffers are time-major (`[T, B, ·]`) so every step's gemm operands
+/// kernel and one projection gemm, both over weights packed once per pass (`Backend.pack`). Internal buffers are time-major (`[T, B, ·]`) so every step's gemm operands
 /// are contiguous. Weights use TF's `[in, out]` layout; init as PyTorch's `nn.Linear` default, uniform in
 /// ±1/√fan_in (I for `inputWeight` and `bias`, P for `recurrentWeight`, C for `projectionWeight`).
 public final class LSTMWithProjection: Layer {
@@ -125,7 +125,10 @@ public final class LSTMWithProjection: Layer {
         var output = Tensor(zeros: [B, T, P])
         let cellClipValue = cellClip ?? 0
         let backend = Backends.current
-        let wx = inputWeight.value.matrix, wh = recurrentWeight.value.matrix, wp = projectionWeight.value.matrix
+        let wx = inputWeight.value.matrix
+        // The per-step products have only B rows: packing their weights once per pass (not inside every step's
+        // sgemm) is what makes small batches fast, and the packed product's rows do not depend on B.
+        let wh = backend.pack(recurrentWeight.value), wp = backend.pack(projectionWeight.value)
 
         backend.swapLeadingAxes(x, offset: 0, B, T, features: I, into: &input)
         backend.gemm(input.matrix, wx, into: &gates, gates.wholeWindow)
@@ -134,10 +137,10 @@ public final class LSTMWithProjection: Layer {
         backend.copy(initial.h.rowBlock(0..<B, columns: P), into: &hidden, .rows(0..<B, columns: P))
         for t in 0..<T {
             let step = t * B..<(t + 1) * B, next = (t + 1) * B..<(t + 2) * B
-            backend.gemm(hidden.rowBlock(step, columns: P), wh, beta: 1, into: &gates, .rows(step, columns: G))
+            backend.gemm(hidden.rowBlock(step, columns: P), packed: wh, beta: 1, into: &gates, .rows(step, columns: G))
             backend.lstmGatesForward(gates: &gates, cells: &cells, cellOutputs: &cellOutputs, step: t, batch: B, cellSize: C,
                                      forgetBias: forgetBias, cellClip: cellClipValue)
-            backend.gemm(cellOutputs.rowBlock(step, columns: C), wp, into: &hidden, .rows(next, columns: P))
+            backend.gemm(cellOutputs.rowBlock(step, columns: C), packed: wp, beta: 0, into: &hidden, .rows(next, columns: P))
             if let projectionClip { backend.clip(&hidden, elements: next.lowerBound * P..<next.upperBound * P, limit: projectionClip) }
         }
         backend.swapLeadingAxes(hidden, offset: B * P, T, B, features: P, into: &output)
@@ -168,7 +171,9 @@ public final class LSTMWithProjection: Layer {
         var dx = Tensor(zeros: [B, T, I])
         let cellClipValue = cellClip ?? 0
         let backend = Backends.current
-        let wx = inputWeight.value.matrix, wh = recurrentWeight.value.matrix, wp = projectionWeight.value.matrix
+        let wx = inputWeight.value.matrix
+        let whT = backend.pack(recurrentWeight.value.matrix, transpose: true)
+        let wpT = backend.pack(projectionWeight.value.matrix, transpose: true)
 
         backend.swapLeadingAxes(dy, offset: 0, B, T, features: P, into: &dh)
         for t in stride(from: T - 1, through: 0, by: -1) {
@@ -177,11 +182,11 @@ public final class LSTMWithProjection: Layer {
                 backend.zeroWhereClipped(&dh, elements: step.lowerBound * P..<step.upperBound * P, values: cache.hidden,
                                          valueOffset: (t + 1) * B * P, limit: projectionClip)
             }
-            backend.gemm(dh.rowBlock(step, columns: P), wp, transposeB: true, into: &dm, dm.wholeWindow)
+            backend.gemm(dh.rowBlock(step, columns: P), packed: wpT, beta: 0, into: &dm, dm.wholeWindow)
             backend.lstmGatesBackward(gates: cache.gates, cells: cache.cells, dm: dm, dc: &dc, dGates: &dGates, step: t, batch: B,
                                       cellSize: C, cellClip: cellClipValue)
             if t > 0 {
-                backend.gemm(dGates.rowBlock(step, columns: G), wh, transposeB: true, beta: 1, into: &dh,
+                backend.gemm(dGates.rowBlock(step, columns: G), packed: whT, beta: 1, into: &dh,
                              .rows((t - 1) * B..<t * B, columns: P))
             }
         }

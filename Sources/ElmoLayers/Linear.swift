@@ -41,6 +41,24 @@ public final class Linear: Layer {
         return y
     }
 
+    /// The weight packed for `forward(_:packed:)`; pack again after the weight changes.
+    public func packedWeight() -> PackedWeight { Backends.current.pack(weight.value) }
+
+    /// The inference forward over `packedWeight()`: x `[..., I]` → y `[..., O]`, nothing kept. Each row of y depends
+    /// on its row of x only, bitwise (`Backend.gemm(_:packed:…)`).
+    public func forward(_ x: Tensor, packed w: PackedWeight) -> Tensor {
+        let (n, i) = x.matrixShape
+        precondition(i == inputSize && w.rows == inputSize && w.columns == outputSize,
+                     "Linear expects \(inputSize) input features and a packed [\(inputSize), \(outputSize)] weight, but got \(x.shape) and [\(w.rows), \(w.columns)].")
+        var outShape = x.shape
+        outShape[outShape.count - 1] = outputSize
+        var y = Tensor(zeros: outShape)
+        let backend = Backends.current
+        backend.gemm(x.matrix, packed: w, beta: 0, into: &y, y.wholeWindow)
+        if let bias { backend.addRowVector(bias.value, to: &y, MatrixWindow(rows: n, columns: outputSize)) }
+        return y
+    }
+
     /// dy `[..., O]` → dx `[..., I]`; dW += xᵀ·dy, db += Σ_rows dy.
     public func backward(_ dy: Tensor, cache: Cache) -> Tensor {
         let (n, o) = dy.matrixShape

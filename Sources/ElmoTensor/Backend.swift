@@ -23,6 +23,13 @@ public protocol Backend: AnyObject {
     func gemm(_ a: MatrixView, transposeA: Bool, _ b: MatrixView, transposeB: Bool, alpha: Float, beta: Float,
               into c: inout Tensor, _ window: MatrixWindow)
 
+    /// W = op(w) (`[K, N]`, op = transpose when asked) in the layout `gemm(_:packed:…)` reads.
+    func pack(_ w: MatrixView, transpose: Bool) -> PackedWeight
+    /// c[window] = a · W + beta · c[window] (beta 0: the old contents are never read), a `[M, K]`, W packed by this
+    /// backend. Row i of the result depends only on row i of `a`, W and c's row i — bitwise, not on M, the row's
+    /// position or the thread budget — so a token's encoding is the same in every batch (the token cache relies on it).
+    func gemm(_ a: MatrixView, packed w: PackedWeight, beta: Float, into c: inout Tensor, _ window: MatrixWindow)
+
     // MARK: - Rows, columns, windows
 
     /// x[window][r, c] += v[c] (a bias on every row); v holds `window.columns` elements.
@@ -219,6 +226,9 @@ extension Backend {
                      beta: Float = 0, into c: inout Tensor, _ window: MatrixWindow) {
         gemm(a, transposeA: transposeA, b, transposeB: transposeB, alpha: 1, beta: beta, into: &c, window)
     }
+
+    /// W = w (`[K, N]`, a whole tensor as a matrix) packed for `gemm(_:packed:…)`.
+    public func pack(_ w: Tensor) -> PackedWeight { pack(w.matrix, transpose: false) }
 
     /// y += alpha · x for whole tensors of equal element count.
     public func axpy(_ alpha: Float, _ x: Tensor, into y: inout Tensor) {

@@ -65,6 +65,34 @@ int elmo_mpi_allreduce_sum_double(double *values, long count) { return allreduce
 int elmo_mpi_abort(int code) { return mpiAbort(commWorld, code); }
 int elmo_mpi_finalize(void) { return mpiFinalize(); }
 
+// Collectives for checkpoints and resume, resolved on first use from the already loaded library (elmo_mpi_load
+// opened it RTLD_GLOBAL, so RTLD_DEFAULT finds its symbols). -1 when a symbol is missing.
+typedef int (*GatherFn)(const void *, int, Handle, void *, int, Handle, int, Handle);
+typedef int (*BcastFn)(void *, int, Handle, int, Handle);
+
+#ifndef RTLD_DEFAULT
+#define RTLD_DEFAULT ((void *) 0) // glibc's value; dlfcn.h defines it only with _GNU_SOURCE
+#endif
+static void *resolved(const char *name) { return dlsym(RTLD_DEFAULT, name); }
+
+int elmo_mpi_gather_float(const float *send, int count, float *receive, int root) {
+    GatherFn gather = (GatherFn) resolved("MPI_Gather");
+    if (!gather || !floatType) return -1;
+    return gather(send, count, floatType, receive, count, floatType, root, commWorld);
+}
+
+int elmo_mpi_broadcast_bytes(void *bytes, long count, int root) {
+    BcastFn bcast = (BcastFn) resolved("MPI_Bcast");
+    Handle byteType = resolved("ompi_mpi_byte");
+    if (!bcast || !byteType) return -1;
+    for (long start = 0; start < count; start += PIECE) {
+        long n = count - start < PIECE ? count - start : PIECE;
+        int status = bcast((char *) bytes + start, (int) n, byteType, root, commWorld);
+        if (status != 0) return status;
+    }
+    return 0;
+}
+
 // ---- Overlapping the gradient all-reduce with backward (a communication thread; see OverlappingMPIReducer) ----
 // Resolved apart from elmo_mpi_load so the calls above stay as they were; dlopen of an already loaded library
 // returns the same handle.

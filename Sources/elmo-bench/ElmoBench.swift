@@ -45,10 +45,11 @@ struct ElmoBench: ParsableCommand {
         let words = BenchData.randomWords(count: vocabularySize, seed: 0)
 
         try ReferenceChecks.run(model: model, words: words)
-        FileHandle.standardError.write(Data("All fast paths match their references. Starting benchmarks (OpenBLAS \(BLAS.coreName), \(BLAS.config)).\n".utf8))
+        FileHandle.standardError.write(Data("All fast paths match their references. Starting benchmarks (OpenBLAS \(BLAS.coreName), \(BLAS.config); packed products \(packedGemmInstructionSet)).\n".utf8))
 
         let base: [String: Any] = ["config": name, "threads": threads, "params": model.parameterCount,
-                                   "impl": "elmokit-swift", "blas_core": BLAS.coreName]
+                                   "impl": "elmokit-swift", "blas_core": BLAS.coreName,
+                                   "packed_isa": packedGemmInstructionSet]
         // Training.
         let optimizer = Adagrad(learningRate: 0.2, initialAccumulatorValue: 1.0)
         var rng = RandomGenerator(seed: 1)
@@ -72,16 +73,22 @@ struct ElmoBench: ParsableCommand {
                                 "loss_first": losses.first!, "loss_last": losses.last!,
                                 "ln_vocab": log(Double(vocabularySize)), "peak_rss_mib": peakRSSMiB()]) { $1 })
 
-        // Embedding path.
+        // Embedding path: the token encoder as `elmo embed` runs it (frozen, packed weights), without a cache, since
+        // the same batch repeats here and a cache would only measure lookups.
+        let tokenEncodings = TokenEncodingCache(encoder: FrozenTokenEncoder(model.encoder), capacity: 0)
         for (size, iterations) in [(batch, inferIters), (1, inferIters * 5)] {
             let b = BenchData.batch(words: words, batch: size, unroll: unroll, maxCharacters: model.maxCharacters,
                                     vocabularySize: vocabularySize, seed: 99)
             let lengths = Array(repeating: unroll, count: size)
-            for _ in 0..<3 { _ = model.layerOutputs(characters: b.forwardCharacters, batchSize: size, steps: unroll, lengths: lengths) }
+            for _ in 0..<3 {
+                _ = model.layerOutputs(characters: b.forwardCharacters, batchSize: size, steps: unroll, lengths: lengths,
+                                       tokenEncodings: tokenEncodings)
+            }
             start = Date()
             var shape: [Int] = []
             for _ in 0..<iterations {
-                let layers = model.layerOutputs(characters: b.forwardCharacters, batchSize: size, steps: unroll, lengths: lengths)
+                let layers = model.layerOutputs(characters: b.forwardCharacters, batchSize: size, steps: unroll, lengths: lengths,
+                                                tokenEncodings: tokenEncodings)
                 shape = [layers.count] + layers[0].shape
             }
             let seconds = Date().timeIntervalSince(start)

@@ -66,9 +66,13 @@ struct EmbedCommand: ParsableCommand {
     @Flag(help: "Replace --output if it exists.")
     var overwrite = false
 
+    @Option(help: "Word types whose token encodings are kept across batches (least recently used evicted; 0: none). The vectors are the same either way.")
+    var tokenCache: Int = TokenEncodingCache.defaultCapacity
+
     @OptionGroup var threads: ThreadOptions
 
     func validate() throws {
+        if tokenCache < 0 { throw ValidationError("--token-cache must be >= 0, but is \(tokenCache).") }
         if format == .npy && pooling == .none { throw ValidationError(EmbedError.matrixNeedsPooling.description) }
         if mixFrom != nil && layers != .all {
             throw ValidationError("--mix-from replaces --layers (the mix combines all layers); leave out --layers \(layers).")
@@ -93,6 +97,7 @@ struct EmbedCommand: ParsableCommand {
             try EmbeddingExporter.checkOutput(output, overwrite: overwrite)
             warnIfIncomplete(checkpoint)
             let embedder = try ContextualEmbedder(checkpoint: checkpoint)
+            embedder.useTokenCache(capacity: tokenCache)
             if let mixFrom {
                 warnIfIncomplete(mixFrom)
                 settings.mix = try TaskModelMix.load(mixFrom, layerCount: embedder.layerCount)

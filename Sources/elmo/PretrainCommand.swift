@@ -17,7 +17,7 @@ struct PretrainCommand: ParsableCommand {
         (the last --keep of them), best.npz, latest, metrics.jsonl, options.json, vocab.txt and learning-curve.svg. \
         A killed run continues with --resume and reaches the same weights as an uninterrupted one (same seed and threads).
 
-        Data-parallel: `mpirun -np N elmo pretrain ...` trains one model on N processes; each trains batch_size / N rows         of every global batch (batch_size must be divisible by N) and the gradients are averaged with an MPI all-reduce         before clipping. OpenMPI (libmpi.so.40) is loaded only under mpirun; without it elmo trains as one process.         Rank 0 writes the run folder. Not yet: --resume under mpirun, and dropout masks that do not depend on N.
+        Data-parallel: `mpirun -np N elmo pretrain ...` trains one model on N processes; each trains batch_size / N rows         of every global batch (batch_size must be divisible by N) and the gradients are averaged with an MPI all-reduce         before clipping. OpenMPI (libmpi.so.40) is loaded only under mpirun; without it elmo trains as one process.         Rank 0 writes the run folder. Dropout masks and sampled-softmax negatives are keyed by seed, step and global row, so N ranks draw what one process draws; checkpoints hold all rows' LSTM states, so --resume works with any number of ranks dividing batch_size.
         """)
 
     @Option(help: "Model and training options (bilm-tf options.json keys), e.g. Pretrain/tiny.json (with --init-from: default the checkpoint's own).")
@@ -106,18 +106,24 @@ struct PretrainCommand: ParsableCommand {
         defer { (reducer as? MPIReducer)?.finalize() }
         do {
             try pretrain(reducer: reducer)
+        } catch let stopped as ExitCode where PretrainCommand.stopCodes.contains(stopped.rawValue) {
+            // A stop signal: every rank stopped after the same step and rank 0 saved, so the job ends normally.
+            throw stopped
         } catch {
             onFailure(error)
             throw error
         }
     }
 
+    /// The exit codes of a run stopped by SIGINT or SIGTERM (`StopSignal.Stopped.exitCode`).
+    static let stopCodes: Set<Int32> = [128 + SIGINT, 128 + SIGTERM]
+
     private func pretrain(reducer: GradientReducer) throws {
         try reportingErrors {
             let options = try config.map { try BiLMOptions.load(path: $0, allowUnknownKeys: allowUnknownKeys) }
                 ?? BiLMCheckpoint.load(initFrom!).model.options
-            // Until checkpoints gather every rank's state (rank 0 writes them), ranks other than 0 keep their run folder
-            // in a temporary directory removed at the end.
+            // Rank 0 writes the run folder (checkpoints hold every rank's LSTM states, and on --resume rank 0 sends the
+            // checkpoint to the others); ranks other than 0 keep their run folder in a temporary directory removed at the end.
             let folder = reducer.rank == 0 ? output
                 : (NSTemporaryDirectory() as NSString).appendingPathComponent("elmo-rank-\(reducer.rank)-\(getpid())")
             defer { if reducer.rank != 0 { try? FileManager.default.removeItem(atPath: folder) } }

@@ -35,9 +35,10 @@ final class GradientBucketTests: XCTestCase {
             let buckets = model.gradientBuckets
             let lock = NSLock()
             var reported: [Int] = [], snapshots: [Int: [[Float]]] = [:], lossBeforeBackward: Double?
-            var states = model.zeroStates(batch: 2), rng = RandomGenerator(seed: 5)
+            var states = model.zeroStates(batch: 2)
             model.zeroGradients()
-            let loss = model.trainStep(batch(model), states: &states, rng: &rng, afterForward: { lossBeforeBackward = $0 },
+            let loss = model.trainStep(batch(model), states: &states, draws: BiLMPass.KeyedDraws(seed: 5, step: 0, firstRow: 0),
+                                       afterForward: { lossBeforeBackward = $0 },
                                        gradientsFinal: { index in
                                            lock.lock()
                                            defer { lock.unlock() }

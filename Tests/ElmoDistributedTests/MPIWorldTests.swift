@@ -15,9 +15,12 @@ final class MPIWorldTests: XCTestCase {
     func testSingleProcessReducerChangesNothing() throws {
         let parameter = Parameter(name: "w", value: Tensor(zeros: [3]))
         parameter.gradient = Tensor(shape: [3], scalars: [1, -2, 3])
-        let loss = try SingleProcessReducer().reduce(GradientBuffer(parameters: [parameter]), loss: 4.25, targetCount: 6)
-        XCTAssertEqual(loss, 4.25)
+        let reducer = SingleProcessReducer()
+        let step = try reducer.reduce(GradientBuffer(parameters: [parameter]), loss: 4.25, targetCount: 6, stopRequested: true)
+        XCTAssertEqual(step, ReducedStep(loss: 4.25, stop: true))
         XCTAssertEqual(parameter.gradient.scalars, [1, -2, 3])
+        XCTAssertEqual(try reducer.gatherToRankZero([1, 2]), [1, 2])
+        XCTAssertEqual(try reducer.broadcastFromRankZero([7, 8, 9]), [7, 8, 9])
     }
 
     func testMissingLibraryMessageSaysWhatToDo() {

@@ -27,6 +27,25 @@ final class DropoutTests: XCTestCase {
         XCTAssertTrue(y.scalars.allSatisfy { $0 == 0 || abs($0 - 2 / 0.75) < 1e-6 }, "kept values must be x / (1 - p)")
     }
 
+    /// Per-row masks: a row's mask depends on its global index only, so a batch split into parts (as data-parallel
+    /// ranks split it) gets the masks of the whole; and about p of the elements are dropped.
+    func testRowKeyedMasksDoNotDependOnHowTheBatchIsSplit() {
+        let x = Tensor(shape: [6, 5, 40], repeating: 1)
+        let dropout = Dropout(probability: 0.25), key = CounterRandom(key: 11)
+        var cache = Dropout.Cache()
+        let whole = dropout.forward(x, training: true, rows: key, firstRow: 0, cache: &cache)
+        XCTAssertEqual(Double(whole.scalars.filter { $0 == 0 }.count) / Double(x.count), 0.25, accuracy: 0.03)
+        var parts: [Float] = []
+        for rows in [0..<2, 2..<5, 5..<6] {
+            parts += dropout.forward(x.rows(rows), training: true, rows: key, firstRow: rows.lowerBound, cache: &cache).scalars
+        }
+        XCTAssertEqual(parts, whole.scalars)
+        let shifted = dropout.forward(x.rows(2..<5), training: true, rows: key, firstRow: 0, cache: &cache)
+        XCTAssertNotEqual(shifted.scalars, Array(whole.scalars[(2 * 200)..<(5 * 200)]), "a different global row gets another mask")
+        XCTAssertNotEqual(dropout.forward(x, training: true, rows: key.derived(1), firstRow: 0, cache: &cache), whole)
+        XCTAssertEqual(dropout.forward(x, training: false, rows: key, firstRow: 0, cache: &cache), x)
+    }
+
     func testSameSeedGivesSameMask() {
         let x = Tensor(shape: [50], repeating: 1)
         var a = RandomGenerator(seed: 9), b = RandomGenerator(seed: 9)

@@ -44,6 +44,26 @@ final class BackendAgreementTests: XCTestCase {
         }
     }
 
+    func testPackedGemmAndTransposedPacking() {
+        for (m, n, k) in [(1, 1, 1), (3, 7, 5), (17, 33, 9), (32, 1024, 64), (5, 64, 1024), (70, 300, 48)] {
+            for transpose in [false, true] {
+                // The weight is stored padded and offset, and the output window is strided, as in the layers.
+                let wRows = transpose ? n : k, wCols = transpose ? k : n
+                let w = gaussian([wRows + 1, wCols + 2]), a = gaussian([m + 1, k + 2]), c0 = gaussian([m + 1, n + 3])
+                let wv = w.view(MatrixWindow(offset: wCols + 2, rows: wRows, columns: wCols, rowStride: wCols + 2))
+                let av = a.view(MatrixWindow(offset: k + 2, rows: m, columns: k, rowStride: k + 2))
+                for beta: Float in [0, 1, 0.5] {
+                    agree("packed gemm \(m)×\(n)×\(k) transposed \(transpose) beta \(beta)", rtol: 1e-4, atol: 1e-4) { backend in
+                        var c = c0
+                        backend.gemm(av, packed: backend.pack(wv, transpose: transpose), beta: beta, into: &c,
+                                     MatrixWindow(offset: 1, rows: m, columns: n, rowStride: n + 3))
+                        return [c]
+                    }
+                }
+            }
+        }
+    }
+
     func testRowColumnAndWindowOps() {
         for (rows, cols) in [(1, 1), (3, 7), (17, 33), (640, 1024)] {
             let x = gaussian([rows, cols + 3]), v = gaussian([cols]), y0 = gaussian([rows, cols + 3])

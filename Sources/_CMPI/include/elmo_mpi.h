@@ -20,6 +20,11 @@ int elmo_mpi_allreduce_sum_double(double *values, long count);
 // MPI_Abort(MPI_COMM_WORLD, code): ends every rank of the job.
 int elmo_mpi_abort(int code);
 int elmo_mpi_finalize(void);
+// MPI_Gather of `count` floats from every rank into `receive` (count × size floats, rank order) on `root`; other
+// ranks may pass NULL for `receive`.
+int elmo_mpi_gather_float(const float *send, int count, float *receive, int root);
+// MPI_Bcast of `count` bytes from `root` (in pieces of at most 2^30 bytes); every rank passes a buffer of `count`.
+int elmo_mpi_broadcast_bytes(void *bytes, long count, int root);
 
 // Overlap of the gradient all-reduce with backward: one communication thread makes every MPI call of a training
 // step (MPI_THREAD_SERIALIZED), starting non-blocking all-reduces and polling them with MPI_Test, because OpenMPI
