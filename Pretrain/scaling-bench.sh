@@ -6,7 +6,8 @@
 #   d  two "hosts" (network namespaces joined by a veth pair), one rank each: unshaped, then tbf-limited to 1 Gbit/s
 # and prints one JSON line per run: tokens/s and seconds per step split into compute and communication, read from the
 # run's own metrics.jsonl (`compute_s`, `comm_s`: the time inside the gradient all-reduce, waiting for the slower
-# rank included). The first log interval (warm-up) is left out.
+# rank included, and `cpu_s`: rank 0's CPU time per step, all threads, which on a machine shared with other work
+# says what a step needs rather than what it got). The first log interval (warm-up) is left out.
 #
 # Usage (as root for d; OpenMPI's mpirun on PATH):
 #   bash Pretrain/scaling-bench.sh CORPUS.txt [STEPS] [CONFIGS]
@@ -44,15 +45,15 @@ import json, sys
 config, mode, ranks, threads, folder, extra = sys.argv[1:7]
 records = [json.loads(line) for line in open(folder + "/metrics.jsonl")]
 train = [r for r in records if r.get("kind") == "train" and "compute_s" in r]
-steps, compute, comm = 0, 0.0, 0.0
+steps, compute, comm, cpu = 0, 0.0, 0.0, 0.0
 for previous, r in zip(train, train[1:]):  # the first interval is the warm-up
     n = r["step"] - previous["step"]
-    steps += n; compute += r["compute_s"] * n; comm += r["comm_s"] * n
-compute /= max(steps, 1); comm /= max(steps, 1)
+    steps += n; compute += r["compute_s"] * n; comm += r["comm_s"] * n; cpu += r.get("cpu_s", 0) * n
+compute /= max(steps, 1); comm /= max(steps, 1); cpu /= max(steps, 1)
 step = compute + comm
 line = {"config": config, "mode": mode, "ranks": int(ranks), "threads": int(threads), "steps": steps,
         "tokens_per_s": round(640 / step, 1) if step else None, "step_s": round(step, 4),
-        "compute_s": round(compute, 4), "comm_s": round(comm, 4)}
+        "compute_s": round(compute, 4), "comm_s": round(comm, 4), "cpu_s": round(cpu, 4)}
 line.update(json.loads(extra))
 print(json.dumps(line), flush=True)
 PY
