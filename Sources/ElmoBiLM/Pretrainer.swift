@@ -266,13 +266,13 @@ public final class Pretrainer {
                 let draws = BiLMPass.KeyedDraws(seed: trainer.seed, step: trainer.step, firstRow: rows.lowerBound)
                 // Both directions predict every position of this rank's rows.
                 let targetCount = 2 * batch.batchSize * batch.steps
-                let stopRequested = StopSignal.requested != nil
                 let reduced: ReducedStep
                 if let overlapping {
                     // Communication then counts only what backward did not hide.
                     _ = model.trainStep(batch, states: &states, draws: draws,
                                         afterForward: {
-                                            overlapping.startStep(gradients, loss: $0, targetCount: targetCount, stopRequested: stopRequested)
+                                            overlapping.startStep(gradients, loss: $0, targetCount: targetCount,
+                                                                  stopRequested: StopSignal.requested != nil)
                                         },
                                         gradientsFinal: { overlapping.bucketFinal($0) })
                     clock.lap(communication: false)
@@ -281,7 +281,7 @@ public final class Pretrainer {
                     let localLoss = model.trainStep(batch, states: &states, draws: draws)
                     clock.lap(communication: false)
                     reduced = try settings.reducer.reduce(gradients, loss: localLoss, targetCount: targetCount,
-                                                          stopRequested: stopRequested)
+                                                          stopRequested: StopSignal.requested != nil)
                 }
                 clock.lap(communication: true)
                 let loss = reduced.loss
