@@ -179,8 +179,9 @@ extension BiLanguageModel {
 
     /// The one backward pass: sends `gradient` down from the softmax or the layer outputs through both stacks
     /// (concurrently) and the token encoder, accumulating into their parameter gradients (the caller zeroes, clips
-    /// and updates). `tape` comes from a forward pass with `keepForBackward`.
-    public func backward(_ gradient: BiLMGradient, tape: BiLMTape) {
+    /// and updates). `tape` comes from a forward pass with `keepForBackward`. `gradientsFinal(k)` is called as soon
+    /// as the gradients of `gradientBuckets[k]` are complete (a stream pass over both directions only).
+    public func backward(_ gradient: BiLMGradient, tape: BiLMTape, gradientsFinal: ((Int) -> Void)? = nil) {
         let p = projectionSize, both = tape.directions == .both
         let (b, t): (Int, Int)
         switch tape.layout {
@@ -199,6 +200,7 @@ extension BiLanguageModel {
             case .sampled(let cache): dTop = sampledSoftmax!.backward(scale: scale, cache: cache)
             case .none: preconditionFailure("BiLanguageModel.backward(.meanLoss) needs a forward pass with softmax .loss and keepForBackward.")
             }
+            gradientsFinal?(0)
             dForward[layerCount - 1] = outputDropout.backward(dTop.rows(0..<n, shape: [b, t, p]), cache: tape.forwardOutputDropout)
             if both {
                 dBackward[layerCount - 1] = outputDropout.backward(dTop.rows(n..<(2 * n), shape: [b, t, p]), cache: tape.backwardOutputDropout)
@@ -223,13 +225,21 @@ extension BiLanguageModel {
         }
 
         let (dForwardInput, dBackwardInput): (Tensor, Tensor?) = both
-            ? Parallel.both({ self.forwardStack.backward(dForward, cache: tape.forward) },
-                            { self.backwardStack.backward(dBackward, cache: tape.backward) })
+            ? Parallel.both({ () -> Tensor in
+                                let d = self.forwardStack.backward(dForward, cache: tape.forward)
+                                gradientsFinal?(1)
+                                return d
+                            }, { () -> Tensor in
+                                let d = self.backwardStack.backward(dBackward, cache: tape.backward)
+                                gradientsFinal?(2)
+                                return d
+                            })
             : (forwardStack.backward(dForward, cache: tape.forward), nil)
         switch tape.layout {
         case .streams:
             let dInputs = [dForwardInput.reshaped([n, p])] + (dBackwardInput.map { [$0.reshaped([n, p])] } ?? [])
             encoder.backward(Tensor.concatenatingRows(dInputs), cache: tape.encoder)
+            gradientsFinal?(3)
         case let .sentences(_, _, lengths):
             var d = dEncodings ?? dForwardInput
             if dEncodings != nil { d.add(dForwardInput) }

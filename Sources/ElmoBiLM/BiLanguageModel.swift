@@ -71,25 +71,41 @@ public final class BiLanguageModel: Layer {
     /// The two directions run concurrently between the shared encoder and the shared softmax; each draws its dropout
     /// masks from its own generator, seeded from `rng`, so results do not depend on timing.
     public func trainStep(_ batch: StreamBatch, states: inout States, rng: inout RandomGenerator) -> Double {
-        trainStep(batch, states: &states, draws: .perDirection, rng: &rng)
+        trainStep(batch, states: &states, draws: .perDirection, rng: &rng, afterForward: nil, gradientsFinal: nil)
     }
 
     /// `trainStep` with keyed draws (pre-training): the masks of a global row and the negatives depend only on the
     /// run's seed and step, so N processes sharing the batch draw what one process would.
-    public func trainStep(_ batch: StreamBatch, states: inout States, draws: BiLMPass.KeyedDraws) -> Double {
+    ///
+    /// `afterForward` gets the mean loss before backward starts, and `gradientsFinal(k)` says when backward has
+    /// finished the gradients of `gradientBuckets[k]` (from the thread that finished it), so that a data-parallel
+    /// reducer can send them while backward goes on.
+    public func trainStep(_ batch: StreamBatch, states: inout States, draws: BiLMPass.KeyedDraws,
+                          afterForward: ((Double) -> Void)? = nil, gradientsFinal: ((Int) -> Void)? = nil) -> Double {
         var unused = RandomGenerator(seed: 0)
-        return trainStep(batch, states: &states, draws: .keyed(draws), rng: &unused)
+        return trainStep(batch, states: &states, draws: .keyed(draws), rng: &unused, afterForward: afterForward,
+                         gradientsFinal: gradientsFinal)
     }
 
-    private func trainStep(_ batch: StreamBatch, states: inout States, draws: BiLMPass.DropoutDraws, rng: inout RandomGenerator) -> Double {
+    private func trainStep(_ batch: StreamBatch, states: inout States, draws: BiLMPass.DropoutDraws, rng: inout RandomGenerator,
+                           afterForward: ((Double) -> Void)?, gradientsFinal: ((Int) -> Void)?) -> Double {
         _ = requiredSoftmax("trainStep")
         let pass = forward(BiLMPass(input: .streams(batch, states: states), softmax: .loss, training: true, keepForBackward: true,
                                     dropoutDraws: draws),
                            rng: &rng)
         states = pass.states
-        backward(.meanLoss, tape: pass.tape!)
         // Both directions have the same number of targets, so the mean over all of them is ½(mean_fwd + mean_bwd).
-        return pass.lossSum / Double(max(pass.targetCount, 1))
+        let loss = pass.lossSum / Double(max(pass.targetCount, 1))
+        afterForward?(loss)
+        backward(.meanLoss, tape: pass.tape!, gradientsFinal: gradientsFinal)
+        return loss
+    }
+
+    /// The parameters grouped in the order a training step's backward finishes their gradients: the softmax, the
+    /// forward stack, the backward stack (the stacks may finish in either order when they run concurrently), the
+    /// token encoder. `BiLanguageModel.backward(_:tape:gradientsFinal:)` reports them by index.
+    public var gradientBuckets: [[Parameter]] {
+        [softmax?.parameters ?? [], forwardStack.parameters, backwardStack.parameters, encoder.parameters]
     }
 
     /// Summed negative log-likelihoods of a batch without dropout or gradients (validation perplexity).

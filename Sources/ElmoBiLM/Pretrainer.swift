@@ -36,6 +36,9 @@ public struct PretrainSettings {
     public var reducer: GradientReducer = SingleProcessReducer()
     /// The program's version (and build), one of the things data-parallel ranks must agree on.
     public var programVersion: String?
+    /// With an overlapping reducer (MPI), send each bucket of gradients as soon as backward finishes it instead of all
+    /// of them after backward (`--no-overlap-communication` turns it off; the sums are the same).
+    public var overlapCommunication = true
 
     public init(options: BiLMOptions, trainPatterns: [String], outputFolder: String) {
         self.options = options
@@ -241,10 +244,12 @@ public final class Pretrainer {
         }
         let progress = ProgressLine(every: settings.logEvery)
         let parameters = model.parameters
-        let gradients = GradientBuffer(parameters: parameters)
+        let gradients = GradientBuffer(buckets: model.gradientBuckets)
+        let overlapping = settings.overlapCommunication ? settings.reducer as? OverlappingGradientReducer : nil
         let started = Date()
         let tokensAtStart = trainer.tokensTrained
         var recentLoss = 0.0, recentSteps = 0
+        var clock = StepClock()
         var lastValid: Perplexities?
         var validatedStep: Int?
         try run.markIncomplete("pre-training has not finished; continue it with `elmo pretrain ... --resume`")
@@ -276,18 +281,37 @@ public final class Pretrainer {
             }
             if trainer.stepInEpoch == 0 { states = model.zeroStates(batch: rows.count) }
             while trainer.stepInEpoch < streams.stepCount && !finished() {
+                clock.start()
                 let batch = try streams.batch(step: trainer.stepInEpoch, rows: rows)
                 model.zeroGradients()
                 // Masks and negatives keyed by the step and global rows: the same draws however many ranks there are.
-                let localLoss = model.trainStep(batch, states: &states,
-                                                draws: BiLMPass.KeyedDraws(seed: trainer.seed, step: trainer.step, firstRow: rows.lowerBound))
+                let draws = BiLMPass.KeyedDraws(seed: trainer.seed, step: trainer.step, firstRow: rows.lowerBound)
                 // Both directions predict every position of this rank's rows.
-                let reduced = try settings.reducer.reduce(gradients, loss: localLoss, targetCount: 2 * batch.batchSize * batch.steps,
+                let targetCount = 2 * batch.batchSize * batch.steps
+                let reduced: ReducedStep
+                if let overlapping {
+                    // Communication then counts only what backward did not hide.
+                    _ = model.trainStep(batch, states: &states, draws: draws,
+                                        afterForward: {
+                                            overlapping.startStep(gradients, loss: $0, targetCount: targetCount,
+                                                                  stopRequested: StopSignal.requested != nil)
+                                        },
+                                        gradientsFinal: { overlapping.bucketFinal($0) })
+                    clock.lap(communication: false)
+                    reduced = try overlapping.finishStep()
+                } else {
+                    let localLoss = model.trainStep(batch, states: &states, draws: draws)
+                    clock.lap(communication: false)
+                    reduced = try settings.reducer.reduce(gradients, loss: localLoss, targetCount: targetCount,
                                                           stopRequested: StopSignal.requested != nil)
+                }
+                clock.lap(communication: true)
                 let loss = reduced.loss
                 guard loss.isFinite else { throw BiLMError.diverged(step: trainer.step, loss: loss) }
                 GradientClipping.clipGlobalNorm(parameters, maxNorm: model.options.clipNorm)
                 optimizer.step(parameters)
+                clock.lap(communication: false)
+                clock.stop()
                 trainer.step += 1
                 trainer.stepInEpoch += 1
                 trainer.tokensTrained += batchSize * batch.steps
@@ -306,6 +330,7 @@ public final class Pretrainer {
                                                  "tokens": trainer.tokensTrained, "train_loss": recentLoss / Double(recentSteps),
                                                  "tokens_per_s": rate, "elapsed_s": elapsed,
                                                  "learning_rate": Double(optimizer.learningRate)]
+                        .merging(clock.takeRecordFields(steps: recentSteps)) { first, _ in first }
                     metrics.append(record)
                     onRecord?(record)
                     recentLoss = 0
@@ -344,7 +369,8 @@ public final class Pretrainer {
             metrics.append(["kind": "train", "step": trainer.step, "epoch": trainer.epoch, "tokens": trainer.tokensTrained,
                             "train_loss": recentLoss / Double(recentSteps),
                             "tokens_per_s": Double(trainer.tokensTrained - tokensAtStart) / max(Date().timeIntervalSince(started), 1e-9),
-                            "elapsed_s": Date().timeIntervalSince(started)])
+                            "elapsed_s": Date().timeIntervalSince(started)]
+                .merging(clock.takeRecordFields(steps: recentSteps)) { first, _ in first })
         }
         // The last step may have just been validated and checkpointed (validate-every divides it): not twice.
         if validStreams == nil || validatedStep != trainer.step { try validateAndCheckpoint(final: true) }

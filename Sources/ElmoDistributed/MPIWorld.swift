@@ -25,8 +25,9 @@ public enum MPIWorld {
 }
 
 /// Sums the ranks' gradients with one in-place `MPI_Allreduce` over the contiguous buffer, each rank's mean first
-/// weighted by its share of the global target count, so the result is the mean over every rank's targets.
-public final class MPIReducer: GradientReducer {
+/// weighted by its share of the global target count, so the result is the mean over every rank's targets; or the
+/// same sums bucket by bucket during backward, on a `CommunicationThread` (the overlapping steps).
+public final class MPIReducer: OverlappingGradientReducer {
     public let rank: Int
     public let worldSize: Int
     nonisolated(unsafe) private static var instance: MPIReducer?
@@ -40,14 +41,17 @@ public final class MPIReducer: GradientReducer {
     static func shared() throws -> MPIReducer {
         if let instance { return instance }
         var message = [CChar](repeating: 0, count: 512)
-        guard elmo_mpi_load(&message, message.count) == 0 else {
+        guard elmo_mpi_load(&message, message.count) == 0, elmo_mpi_load_overlap(&message, message.count) == 0 else {
             throw DistributedError.libraryMissing(reason: String(cString: message))
         }
-        try check(elmo_mpi_init(), "MPI_Init", rank: -1)
+        // Serialized: the communication thread makes a step's MPI calls, the main thread those between steps.
+        var provided: Int32 = 0
+        try check(elmo_mpi_init_serialized(&provided), "MPI_Init_thread", rank: -1)
         var rank: Int32 = 0, size: Int32 = 0
         try check(elmo_mpi_rank(&rank), "MPI_Comm_rank", rank: -1)
         try check(elmo_mpi_size(&size), "MPI_Comm_size", rank: Int(rank))
         let made = MPIReducer(rank: Int(rank), worldSize: Int(size))
+        made.threadsSerialized = provided >= 2
         instance = made
         return made
     }
@@ -92,6 +96,34 @@ public final class MPIReducer: GradientReducer {
                                  "MPI_Bcast (checkpoint)", rank: rank)
         }
         return received
+    }
+
+    /// Whether MPI granted MPI_THREAD_SERIALIZED; without it a step's all-reduce stays on the main thread, after backward.
+    private var threadsSerialized = false
+    /// Started by the first overlapping step.
+    private var communication: CommunicationThread?
+    /// A step's arguments while it runs without the communication thread.
+    private var pendingStep: (gradients: GradientBuffer, loss: Double, targetCount: Int, stopRequested: Bool)?
+
+    public func startStep(_ gradients: GradientBuffer, loss: Double, targetCount: Int, stopRequested: Bool) {
+        guard threadsSerialized else {
+            pendingStep = (gradients, loss, targetCount, stopRequested)
+            return
+        }
+        if communication == nil { communication = CommunicationThread(rank: rank) }
+        communication!.start(gradients, loss: loss, targetCount: targetCount, stopRequested: stopRequested)
+    }
+
+    public func bucketFinal(_ index: Int) {
+        communication?.bucketFinal(index)
+    }
+
+    public func finishStep() throws -> ReducedStep {
+        if let (gradients, loss, targetCount, stopRequested) = pendingStep {
+            pendingStep = nil
+            return try reduce(gradients, loss: loss, targetCount: targetCount, stopRequested: stopRequested)
+        }
+        return try communication!.finish()
     }
 
     /// Ends every rank of the job (a rank that cannot go on must not leave the others waiting in an all-reduce).

@@ -65,3 +65,14 @@ public final class SingleProcessReducer: GradientReducer {
     public func gatherToRankZero(_ values: [Float]) throws -> [Float] { values }
     public func broadcastFromRankZero(_ bytes: [UInt8]) throws -> [UInt8] { bytes }
 }
+
+/// A reducer that combines the gradients bucket by bucket while backward still runs (PyTorch DDP's overlap), so
+/// that communication hides behind the rest of the backward pass. One training step is `startStep` (after forward,
+/// when the local loss is known), `bucketFinal` for each of `gradients.buckets` as backward finishes it, then
+/// `finishStep`, which waits for the rest and returns what `reduce` would (the same sums).
+public protocol OverlappingGradientReducer: GradientReducer {
+    func startStep(_ gradients: GradientBuffer, loss: Double, targetCount: Int, stopRequested: Bool)
+    /// Bucket `index` of the step's buffer holds its final local gradients; may be called from any thread.
+    func bucketFinal(_ index: Int)
+    func finishStep() throws -> ReducedStep
+}

@@ -6,14 +6,32 @@
 /// `flat` back. The copies go through the backend, so no pointer work leaks into layers or optimizers. (Two copies
 /// of the parameter count per step: small next to a step's gemms; making the gradients views into `flat` would save
 /// them, but needs Tensor storage that can alias, which it deliberately cannot yet.)
+///
+/// Buckets are consecutive groups of parameters whose gradients a backward pass finishes together (PyTorch DDP's
+/// buckets), so that a reducer can send one while backward still computes the next.
 public final class GradientBuffer {
     public let parameters: [Parameter]
     /// Element offset of each parameter's gradient inside `flat`.
     public let offsets: [Int]
     /// All gradients, `[totalCount]`.
     public var flat: Tensor
+    /// Each bucket's parameters, as indices into `parameters`, in the order given.
+    public let buckets: [Range<Int>]
 
-    public init(parameters: [Parameter]) {
+    /// One bucket of all parameters.
+    public convenience init(parameters: [Parameter]) {
+        self.init(buckets: [parameters])
+    }
+
+    /// The buckets' parameters end to end, bucket 0 first.
+    public init(buckets: [[Parameter]]) {
+        var ranges: [Range<Int>] = [], start = 0
+        for bucket in buckets {
+            ranges.append(start..<(start + bucket.count))
+            start += bucket.count
+        }
+        self.buckets = ranges
+        let parameters = buckets.flatMap { $0 }
         self.parameters = parameters
         var offsets: [Int] = [], total = 0
         for parameter in parameters {
@@ -32,21 +50,38 @@ public final class GradientBuffer {
         MatrixWindow(offset: offsets[index], rows: 1, columns: parameters[index].gradient.count)
     }
 
+    /// The elements of `flat` that bucket `index` occupies.
+    public func elements(ofBucket index: Int) -> Range<Int> {
+        let members = buckets[index]
+        let end = members.upperBound < parameters.count ? offsets[members.upperBound] : totalCount
+        return (members.isEmpty ? end : offsets[members.lowerBound])..<end
+    }
+
     /// Copies every parameter's gradient into `flat`.
     public func gather() {
+        gather(0..<parameters.count)
+    }
+
+    /// Copies the gradients of `parameters[members]` (e.g. one bucket) into their windows of `flat`.
+    public func gather(_ members: Range<Int>) {
         let backend = Backends.current
-        for (i, parameter) in parameters.enumerated() where parameter.gradient.count > 0 {
-            let g = parameter.gradient
+        for i in members where parameters[i].gradient.count > 0 {
+            let g = parameters[i].gradient
             backend.copy(g.view(MatrixWindow(rows: 1, columns: g.count)), into: &flat, window(of: i))
         }
     }
 
     /// Copies `flat` back into every parameter's gradient.
     public func scatter() {
+        scatter(0..<parameters.count)
+    }
+
+    /// Copies the windows of `parameters[members]` back into their gradients.
+    public func scatter(_ members: Range<Int>) {
         let backend = Backends.current
-        for (i, parameter) in parameters.enumerated() where parameter.gradient.count > 0 {
+        for i in members where parameters[i].gradient.count > 0 {
             let w = window(of: i)
-            backend.copy(flat.view(w), into: &parameter.gradient, MatrixWindow(rows: 1, columns: w.columns))
+            backend.copy(flat.view(w), into: &parameters[i].gradient, MatrixWindow(rows: 1, columns: w.columns))
         }
     }
 }

@@ -111,3 +111,48 @@ int elmo_mpi_allgatherv_bytes(const void *bytes, int count, void *all, const int
     if (!allgatherv || !byteType) return -1;
     return allgatherv(bytes, count, byteType, all, counts, offsets, byteType, commWorld);
 }
+
+// ---- Overlapping the gradient all-reduce with backward (a communication thread; see OverlappingMPIReducer) ----
+// Resolved apart from elmo_mpi_load so the calls above stay as they were; dlopen of an already loaded library
+// returns the same handle.
+typedef int (*InitThreadFn)(int *, char ***, int, int *);
+typedef int (*IallreduceFn)(const void *, void *, int, Handle, Handle, Handle, void **);
+typedef int (*TestFn)(void **, int *, void *);
+
+static InitThreadFn mpiInitThread;
+static IallreduceFn mpiIallreduce;
+static TestFn mpiTest;
+
+int elmo_mpi_load_overlap(char *message, size_t capacity) {
+    void *library = dlopen("libmpi.so.40", RTLD_NOW | RTLD_GLOBAL);
+    if (!library) {
+        snprintf(message, capacity, "%s", dlerror());
+        return -1;
+    }
+    struct { const char *name; void **slot; } symbols[] = {
+        {"MPI_Init_thread", (void **) &mpiInitThread}, {"MPI_Iallreduce", (void **) &mpiIallreduce},
+        {"MPI_Test", (void **) &mpiTest},
+    };
+    for (size_t i = 0; i < sizeof symbols / sizeof symbols[0]; i++) {
+        *symbols[i].slot = dlsym(library, symbols[i].name);
+        if (!*symbols[i].slot) {
+            snprintf(message, capacity, "libmpi.so.40 has no symbol %s (not OpenMPI 3.x/4.x?)", symbols[i].name);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+// MPI_THREAD_SERIALIZED is 2 in OpenMPI's mpi.h (SINGLE 0, FUNNELED 1, SERIALIZED 2, MULTIPLE 3).
+int elmo_mpi_init_serialized(int *provided) { return mpiInitThread(NULL, NULL, 2, provided); }
+
+int elmo_mpi_iallreduce_sum_float(float *values, int count, void **request) {
+    return mpiIallreduce(IN_PLACE, values, count, floatType, sumOp, commWorld, request);
+}
+
+int elmo_mpi_iallreduce_sum_double(double *values, int count, void **request) {
+    return mpiIallreduce(IN_PLACE, values, count, doubleType, sumOp, commWorld, request);
+}
+
+// MPI_STATUS_IGNORE is a null pointer in OpenMPI.
+int elmo_mpi_test(void **request, int *done) { return mpiTest(request, done, NULL); }

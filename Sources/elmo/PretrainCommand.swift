@@ -18,8 +18,9 @@ struct PretrainCommand: ParsableCommand {
         A killed run continues with --resume and reaches the same weights as an uninterrupted one (same seed and threads).
 
         Data-parallel: `mpirun -np N elmo pretrain ...` trains one model on N processes; each trains batch_size / N rows \
-        of every global batch (batch_size must be divisible by N) and the gradients are averaged with an MPI all-reduce \
-        before clipping. OpenMPI (libmpi.so.40) is loaded only under mpirun; without it elmo trains as one process. \
+        of every global batch (batch_size must be divisible by N) and the gradients are averaged with MPI all-reduces \
+        before clipping, bucket by bucket while backward runs (--no-overlap-communication: one all-reduce after \
+        backward). OpenMPI (libmpi.so.40) is loaded only under mpirun; without it elmo trains as one process. \
         Rank 0 writes the run folder. Dropout masks and sampled-softmax negatives are keyed by seed, step and global row, \
         so N ranks draw what one process draws; checkpoints hold all rows' LSTM states, so --resume works with any \
         number of ranks dividing batch_size. Ranks whose options, vocabulary or files differ refuse to start, naming \
@@ -72,6 +73,9 @@ struct PretrainCommand: ParsableCommand {
 
     @Flag(inversion: .prefixedNo, help: "Shuffle the order of training files each epoch.")
     var shuffleShards = true
+
+    @Flag(inversion: .prefixedNo, help: "Under mpirun: all-reduce each group of gradients (softmax, each LSTM stack, encoder) as soon as backward finishes it, on a communication thread, instead of all of them after backward. Same sums either way.")
+    var overlapCommunication = true
 
     @Option(help: "Start a new run (step 0, fresh optimizer) from this biLM checkpoint or run folder, e.g. to adapt it to domain text; --config may change training keys, not the architecture. The source is never modified.")
     var initFrom: String?
@@ -151,6 +155,7 @@ struct PretrainCommand: ParsableCommand {
         settings.keepLast = keep
         settings.resume = resume
         settings.shuffleShards = shuffleShards
+        settings.overlapCommunication = overlapCommunication
         settings.initFrom = initFrom
         settings.vocabularyMode = vocabMode
         settings.newRowInitialisation = newWordInit

@@ -135,6 +135,23 @@ final class MPIPretrainTests: XCTestCase {
                         "stopped at step \(step) and resumed vs uninterrupted")
     }
 
+    /// Reducing each gradient bucket on the communication thread during backward adds the same numbers as one
+    /// all-reduce after backward: every step's loss is bitwise equal, and both record compute and communication time.
+    func testOverlappedReductionGivesTheLossesOfTheBlockingOne() throws {
+        _ = try mpirun()
+        let folder = try makeCLITestFolder(self)
+        try writeInputs(folder, batchSize: 2)
+        try pretrain(ranks: 2, pretrainArguments("overlapped"), in: folder)
+        try pretrain(ranks: 2, pretrainArguments("blocking") + ["--no-overlap-communication"], in: folder)
+        let a = try stepLosses("overlapped", in: folder), b = try stepLosses("blocking", in: folder)
+        XCTAssertEqual(a.count, 14)
+        XCTAssertEqual(a, b)
+        let text = try String(contentsOfFile: (folder as NSString).appendingPathComponent("overlapped/metrics.jsonl"), encoding: .utf8)
+        let record = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(text.split(separator: "\n")[0].utf8)) as? [String: Any])
+        let compute = try XCTUnwrap(record["compute_s"] as? Double), comm = try XCTUnwrap(record["comm_s"] as? Double)
+        XCTAssertTrue(compute > 0 && comm >= 0, "\(record)")
+    }
+
     func testBatchNotDivisibleByRanksIsRefusedNamingBoth() throws {
         _ = try mpirunPath()
         let folder = try makeCLITestFolder(self)

@@ -26,3 +26,26 @@ final class GradientBufferTests: XCTestCase {
         XCTAssertEqual(parameters[3].gradient.shape, [1, 1, 2], "shapes stay")
     }
 }
+
+/// Buckets: consecutive groups of parameters, gathered and scattered one at a time.
+final class GradientBufferBucketTests: XCTestCase {
+    func testBucketsAreConsecutiveWindowsAndMoveOneAtATime() {
+        let a = Parameter(name: "a", value: Tensor(zeros: [2])), b = Parameter(name: "b", value: Tensor(zeros: [3]))
+        let c = Parameter(name: "c", value: Tensor(zeros: [1, 2]))
+        for (p, values) in [(a, [1, 2] as [Float]), (b, [3, 4, 5]), (c, [6, 7])] { p.gradient = Tensor(shape: p.gradient.shape, scalars: values) }
+        let buffer = GradientBuffer(buckets: [[c], [a, b]])
+        XCTAssertEqual(buffer.buckets, [0..<1, 1..<3])
+        XCTAssertEqual(buffer.elements(ofBucket: 0), 0..<2)
+        XCTAssertEqual(buffer.elements(ofBucket: 1), 2..<7)
+
+        buffer.gather(buffer.buckets[0])
+        XCTAssertEqual(buffer.flat.scalars, [6, 7, 0, 0, 0, 0, 0], "only the first bucket moved")
+        buffer.gather(buffer.buckets[1])
+        XCTAssertEqual(buffer.flat.scalars, [6, 7, 1, 2, 3, 4, 5])
+        for i in 0..<7 { buffer.flat[flat: i] *= 10 }
+        buffer.scatter(buffer.buckets[1])
+        XCTAssertEqual(c.gradient.scalars, [6, 7], "the first bucket was not scattered")
+        XCTAssertEqual(a.gradient.scalars, [10, 20])
+        XCTAssertEqual(b.gradient.scalars, [30, 40, 50])
+    }
+}

@@ -1,0 +1,131 @@
+import _CMPI
+import ElmoOptim
+import ElmoTensor
+import Foundation
+
+/// The one thread that makes a training step's MPI calls while the main thread runs backward: it all-reduces the
+/// global target count and loss, then each gradient bucket as soon as backward has finished it, in bucket order.
+///
+/// Why a thread: OpenMPI moves a non-blocking collective forward only inside MPI calls (it has no progress thread of
+/// its own), so `MPI_Iallreduce` issued from the compute thread would sit still until the next call. Why polling
+/// with short sleeps rather than a blocking `MPI_Allreduce`: OpenMPI waits by spinning, which would take the core
+/// the compute thread needs (one rank per core). Every rank issues the buckets in the same fixed order, whatever
+/// order its backward finishes them in (the two LSTM stacks may run concurrently), as collectives require. MPI is
+/// initialised `MPI_THREAD_SERIALIZED`: between steps this thread waits outside MPI, so the main thread may call MPI
+/// there (init, abort, finalize).
+final class CommunicationThread {
+    private struct Step {
+        let gradients: GradientBuffer
+        let loss: Double
+        let targetCount: Int
+        let stopRequested: Bool
+    }
+
+    private let rank: Int
+    /// Between two `MPI_Test` calls: short next to a step (tenths of a second), long enough to cost little CPU.
+    private static let pollInterval: useconds_t = 100
+
+    private let condition = NSCondition()
+    // Guarded by `condition`.
+    private var step: Step?
+    private var ready: [Bool] = []
+    private var outcome: Result<ReducedStep, Error>?
+
+    init(rank: Int) {
+        self.rank = rank
+        let thread = Thread { [unowned self] in self.serve() }
+        thread.name = "elmo-mpi-communication"
+        thread.start()
+    }
+
+    func start(_ gradients: GradientBuffer, loss: Double, targetCount: Int, stopRequested: Bool) {
+        condition.lock()
+        defer { condition.unlock() }
+        precondition(step == nil && outcome == nil, "CommunicationThread.start: the previous step was not finished.")
+        ready = Array(repeating: false, count: gradients.buckets.count)
+        step = Step(gradients: gradients, loss: loss, targetCount: targetCount, stopRequested: stopRequested)
+        condition.broadcast()
+    }
+
+    func bucketFinal(_ index: Int) {
+        condition.lock()
+        defer { condition.unlock() }
+        ready[index] = true
+        condition.broadcast()
+    }
+
+    /// Waits until every bucket is reduced; the global mean loss and whether any rank asked to stop.
+    func finish() throws -> ReducedStep {
+        condition.lock()
+        defer { condition.unlock() }
+        precondition(step != nil || outcome != nil, "CommunicationThread.finish without start.")
+        while outcome == nil { condition.wait() }
+        let result = outcome!
+        outcome = nil
+        return try result.get()
+    }
+
+    private func serve() {
+        while true {
+            condition.lock()
+            while step == nil || outcome != nil { condition.wait() }
+            let current = step!
+            condition.unlock()
+            let result = Result { try reduce(current) }
+            condition.lock()
+            step = nil
+            outcome = result
+            condition.broadcast()
+            condition.unlock()
+        }
+    }
+
+    private func waitUntilFinal(_ index: Int) {
+        condition.lock()
+        while !ready[index] { condition.wait() }
+        condition.unlock()
+    }
+
+    /// What `MPIReducer.reduce` computes, bucket by bucket: each rank's mean weighted by its share of the targets.
+    private func reduce(_ step: Step) throws -> ReducedStep {
+        var totals = [Double(step.targetCount), step.loss * Double(step.targetCount), step.stopRequested ? 1 : 0]
+        try totals.withUnsafeMutableBufferPointer { totals in
+            try complete("MPI_Iallreduce (target counts)") { elmo_mpi_iallreduce_sum_double(totals.baseAddress!, 3, &$0) }
+        }
+        let weight = Float(Double(step.targetCount) / max(totals[0], 1))
+        let gradients = step.gradients, backend = Backends.current
+        for index in gradients.buckets.indices {
+            waitUntilFinal(index)
+            let members = gradients.buckets[index], elements = gradients.elements(ofBucket: index)
+            // Scaling each gradient before the copy multiplies the same elements by the same weight as scaling the
+            // gathered buffer does, so the sums are bitwise those of the blocking path.
+            if weight != 1 { for i in members { backend.scale(&gradients.parameters[i].gradient, by: weight) } }
+            gradients.gather(members)
+            guard !elements.isEmpty else { continue }
+            precondition(elements.count <= Int(Int32.max), "a gradient bucket of \(elements.count) elements is too large for one MPI call.")
+            try gradients.flat.withMutablePointer { flat in
+                try complete("MPI_Iallreduce (gradients)") {
+                    elmo_mpi_iallreduce_sum_float(flat + elements.lowerBound, Int32(elements.count), &$0)
+                }
+            }
+            gradients.scatter(members)
+        }
+        return ReducedStep(loss: totals[1] / max(totals[0], 1), stop: totals[2] > 0)
+    }
+
+    /// Starts a non-blocking collective with `begin` and polls it to completion.
+    private func complete(_ call: String, _ begin: (inout UnsafeMutableRawPointer?) -> Int32) throws {
+        var request: UnsafeMutableRawPointer?
+        try check(begin(&request), call)
+        var done: Int32 = 0
+        while true {
+            try check(elmo_mpi_test(&request, &done), "MPI_Test")
+            if done != 0 { return }
+            usleep(Self.pollInterval)
+        }
+    }
+
+    private func check(_ code: Int32, _ call: String) throws {
+        guard code == 0 else { throw DistributedError.callFailed(call: call, code: code, rank: rank) }
+    }
+}
