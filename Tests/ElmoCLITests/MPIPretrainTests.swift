@@ -138,7 +138,7 @@ final class MPIPretrainTests: XCTestCase {
     /// Reducing each gradient bucket on the communication thread during backward adds the same numbers as one
     /// all-reduce after backward: every step's loss is bitwise equal, and both record compute and communication time.
     func testOverlappedReductionGivesTheLossesOfTheBlockingOne() throws {
-        _ = try mpirun()
+        _ = try mpirunPath()
         let folder = try makeCLITestFolder(self)
         try writeInputs(folder, batchSize: 2)
         try pretrain(ranks: 2, pretrainArguments("overlapped"), in: folder)
