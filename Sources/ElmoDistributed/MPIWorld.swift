@@ -41,7 +41,7 @@ public final class MPIReducer: OverlappingGradientReducer {
     static func shared() throws -> MPIReducer {
         if let instance { return instance }
         var message = [CChar](repeating: 0, count: 512)
-        guard elmo_mpi_load(&message, message.count) == 0, elmo_mpi_load_overlap(&message, message.count) == 0 else {
+        guard elmo_mpi_load(&message, message.count) == 0 else {
             throw DistributedError.libraryMissing(reason: String(cString: message))
         }
         // Serialized: the communication thread makes a step's MPI calls, the main thread those between steps.

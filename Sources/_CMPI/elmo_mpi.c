@@ -12,12 +12,18 @@ typedef int (*CommIntFn)(Handle, int *);
 typedef int (*AllreduceFn)(const void *, void *, int, Handle, Handle, Handle);
 typedef int (*AbortFn)(Handle, int);
 typedef int (*FinalizeFn)(void);
+typedef int (*InitThreadFn)(int *, char ***, int, int *);
+typedef int (*IallreduceFn)(const void *, void *, int, Handle, Handle, Handle, void **);
+typedef int (*TestFn)(void **, int *, void *);
 
 static InitFn mpiInit;
 static CommIntFn mpiCommRank, mpiCommSize;
 static AllreduceFn mpiAllreduce;
 static AbortFn mpiAbort;
 static FinalizeFn mpiFinalize;
+static InitThreadFn mpiInitThread;
+static IallreduceFn mpiIallreduce;
+static TestFn mpiTest;
 static Handle commWorld, floatType, doubleType, sumOp;
 
 #define IN_PLACE ((void *) 1)
@@ -36,6 +42,8 @@ int elmo_mpi_load(char *message, size_t capacity) {
         {"MPI_Abort", (void **) &mpiAbort}, {"MPI_Finalize", (void **) &mpiFinalize},
         {"ompi_mpi_comm_world", &commWorld}, {"ompi_mpi_float", &floatType},
         {"ompi_mpi_double", &doubleType}, {"ompi_mpi_op_sum", &sumOp},
+        {"MPI_Init_thread", (void **) &mpiInitThread}, {"MPI_Iallreduce", (void **) &mpiIallreduce},
+        {"MPI_Test", (void **) &mpiTest},
     };
     for (size_t i = 0; i < sizeof symbols / sizeof symbols[0]; i++) {
         *symbols[i].slot = dlsym(library, symbols[i].name);
@@ -113,35 +121,7 @@ int elmo_mpi_allgatherv_bytes(const void *bytes, int count, void *all, const int
 }
 
 // ---- Overlapping the gradient all-reduce with backward (a communication thread; see OverlappingMPIReducer) ----
-// Resolved apart from elmo_mpi_load so the calls above stay as they were; dlopen of an already loaded library
-// returns the same handle.
-typedef int (*InitThreadFn)(int *, char ***, int, int *);
-typedef int (*IallreduceFn)(const void *, void *, int, Handle, Handle, Handle, void **);
-typedef int (*TestFn)(void **, int *, void *);
-
-static InitThreadFn mpiInitThread;
-static IallreduceFn mpiIallreduce;
-static TestFn mpiTest;
-
-int elmo_mpi_load_overlap(char *message, size_t capacity) {
-    void *library = dlopen("libmpi.so.40", RTLD_NOW | RTLD_GLOBAL);
-    if (!library) {
-        snprintf(message, capacity, "%s", dlerror());
-        return -1;
-    }
-    struct { const char *name; void **slot; } symbols[] = {
-        {"MPI_Init_thread", (void **) &mpiInitThread}, {"MPI_Iallreduce", (void **) &mpiIallreduce},
-        {"MPI_Test", (void **) &mpiTest},
-    };
-    for (size_t i = 0; i < sizeof symbols / sizeof symbols[0]; i++) {
-        *symbols[i].slot = dlsym(library, symbols[i].name);
-        if (!*symbols[i].slot) {
-            snprintf(message, capacity, "libmpi.so.40 has no symbol %s (not OpenMPI 3.x/4.x?)", symbols[i].name);
-            return -1;
-        }
-    }
-    return 0;
-}
+// MPI_Init_thread, MPI_Iallreduce and MPI_Test are resolved by elmo_mpi_load with the rest.
 
 // MPI_THREAD_SERIALIZED is 2 in OpenMPI's mpi.h (SINGLE 0, FUNNELED 1, SERIALIZED 2, MULTIPLE 3).
 int elmo_mpi_init_serialized(int *provided) { return mpiInitThread(NULL, NULL, 2, provided); }

@@ -34,8 +34,6 @@ int elmo_mpi_allgatherv_bytes(const void *bytes, int count, void *all, const int
 // Overlap of the gradient all-reduce with backward: one communication thread makes every MPI call of a training
 // step (MPI_THREAD_SERIALIZED), starting non-blocking all-reduces and polling them with MPI_Test, because OpenMPI
 // progresses a non-blocking collective only inside MPI calls.
-// Resolves MPI_Init_thread, MPI_Iallreduce and MPI_Test (after elmo_mpi_load); 0 or -1 with a message.
-int elmo_mpi_load_overlap(char *message, size_t capacity);
 // MPI_Init_thread(NULL, NULL, MPI_THREAD_SERIALIZED, provided), instead of elmo_mpi_init.
 int elmo_mpi_init_serialized(int *provided);
 // In-place MPI_Iallreduce(MPI_SUM) over MPI_COMM_WORLD; *request is an MPI_Request.
