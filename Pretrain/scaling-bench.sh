@@ -9,16 +9,22 @@
 # rank included, and `cpu_s`: rank 0's CPU time per step, all threads, which on a machine shared with other work
 # says what a step needs rather than what it got). The first log interval (warm-up) is left out.
 #
+# Each config's runs repeat ROUNDS times (default 3), interleaved (a b c d d-1gbit, a b c …) so that drift in a shared
+# machine's speed touches every mode alike; after the rounds one summary line per config gives each mode's median
+# tokens/s and its ratio to (a)'s median, which is the number to quote (single runs here vary by ±15 %).
+#
 # Usage (as root for d; OpenMPI's mpirun on PATH):
 #   bash Pretrain/scaling-bench.sh CORPUS.txt [STEPS] [CONFIGS]
 # CORPUS.txt: one sentence per line, e.g. the Brown corpus (NLTK's `brown`, public domain for research), about 1 M
 # tokens. STEPS (default 40) training steps per run; CONFIGS (default "tiny small"). ELMO names the binary (default
-# .build/release/elmo); MPI_BIND the one-host binding (default core). The namespaces are removed on exit.
+# .build/release/elmo); MPI_BIND the one-host binding (default core); ROUNDS the repeats. The namespaces are removed
+# on exit.
 set -euo pipefail
 
 corpus=${1:?usage: scaling-bench.sh CORPUS.txt [STEPS] [CONFIGS]}
 steps=${2:-40}
 configs=${3:-tiny small}
+rounds=${ROUNDS:-3}
 elmo=$(readlink -f "${ELMO:-.build/release/elmo}")
 bind=${MPI_BIND:-core}
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -40,7 +46,7 @@ trap 'exit 130' INT TERM
 
 # One JSON line from a run folder's metrics: mean compute and communication seconds per step after the warm-up.
 summarize() { # config mode ranks threads run-folder extra-json
-    python3 - "$@" <<'PY'
+    python3 - "$@" <<'PY' | tee -a "$work/runs.jsonl"
 import json, sys
 config, mode, ranks, threads, folder, extra = sys.argv[1:7]
 records = [json.loads(line) for line in open(folder + "/metrics.jsonl")]
@@ -56,6 +62,27 @@ line = {"config": config, "mode": mode, "ranks": int(ranks), "threads": int(thre
         "compute_s": round(compute, 4), "comm_s": round(comm, 4), "cpu_s": round(cpu, 4)}
 line.update(json.loads(extra))
 print(json.dumps(line), flush=True)
+PY
+}
+
+# One line per config from its rounds: each run kind's median tokens/s and that median over (a)'s.
+summarizeRounds() { # config
+    python3 - "$1" "$work/runs.jsonl" <<'PY'
+import json, statistics, sys
+config, path = sys.argv[1:3]
+runs = [json.loads(line) for line in open(path)]
+runs = [r for r in runs if r["config"] == config and r.get("tokens_per_s")]
+def kind(r):
+    return {"one process": f"a{r['threads']}", "mpirun one host": "c"}.get(r["mode"], "d " + r.get("link", ""))
+medians = {}
+for r in runs:
+    medians.setdefault(kind(r), []).append(r["tokens_per_s"])
+rounds = max(len(v) for v in medians.values())
+medians = {k: statistics.median(v) for k, v in medians.items()}
+base = medians.get("a1")
+print(json.dumps({"config": config, "summary": f"median of {rounds} rounds",
+                  "median_tokens_per_s": medians,
+                  "vs_a": {k: round(v / base, 3) for k, v in medians.items()} if base else None}), flush=True)
 PY
 }
 
@@ -103,29 +130,33 @@ for config in $configs; do
     name=$([ "$config" = tiny ] && echo ref-tiny || echo ref-small)
     "$elmo" vocab build "$corpus" --output "$work/vocab-$config.txt" --max-size "$size" > /dev/null 2>&1
 
-    for threads in 1 2; do
-        run=$work/$config-a$threads
-        "$elmo" $(pretrainArguments "$config" "$run" "$threads") > "$run.log" 2>&1
-        summarize "$name" "one process" 1 "$threads" "$run" '{}'
+    for round in $(seq 1 "$rounds"); do
+        for threads in 1 2; do
+            run=$work/$config-a$threads-$round
+            "$elmo" $(pretrainArguments "$config" "$run" "$threads") > "$run.log" 2>&1
+            summarize "$name" "one process" 1 "$threads" "$run" "{\"round\": $round}"
+        done
+
+        run=$work/$config-c-$round
+        mpirun -np 2 --bind-to "$bind" "$elmo" $(pretrainArguments "$config" "$run" 1) > "$run.log" 2>&1
+        summarize "$name" "mpirun one host" 2 1 "$run" "{\"bind\": \"$bind\", \"round\": $round}"
+
+        if [ "$(id -u)" != 0 ]; then
+            echo "{\"config\": \"$name\", \"skipped\": \"two namespace hosts need root\"}"
+            continue
+        fi
+        run=$work/$config-d-$round
+        runTwoHosts "$config" "$run"
+        summarize "$name" "two hosts veth" 2 1 "$run" "{\"link\": \"unshaped\", \"round\": $round}"
+        ip netns exec "$host1" tc qdisc add dev ebveth1 root tbf rate 1gbit burst 64kb latency 50ms
+        ip netns exec "$host2" tc qdisc add dev ebveth2 root tbf rate 1gbit burst 64kb latency 50ms
+        run=$work/$config-d-1gbit-$round
+        runTwoHosts "$config" "$run"
+        summarize "$name" "two hosts veth" 2 1 "$run" "{\"link\": \"tbf 1gbit\", \"round\": $round}"
+        ip netns exec "$host1" tc qdisc del dev ebveth1 root
+        ip netns exec "$host2" tc qdisc del dev ebveth2 root
+        rm -rf "$work/$config"-*-"$round"
     done
-
-    run=$work/$config-c
-    mpirun -np 2 --bind-to "$bind" "$elmo" $(pretrainArguments "$config" "$run" 1) > "$run.log" 2>&1
-    summarize "$name" "mpirun one host" 2 1 "$run" "{\"bind\": \"$bind\"}"
-
-    if [ "$(id -u)" != 0 ]; then
-        echo "{\"config\": \"$name\", \"skipped\": \"two namespace hosts need root\"}"
-        continue
-    fi
-    run=$work/$config-d
-    runTwoHosts "$config" "$run"
-    summarize "$name" "two hosts veth" 2 1 "$run" '{"link": "unshaped"}'
-    ip netns exec "$host1" tc qdisc add dev ebveth1 root tbf rate 1gbit burst 64kb latency 50ms
-    ip netns exec "$host2" tc qdisc add dev ebveth2 root tbf rate 1gbit burst 64kb latency 50ms
-    run=$work/$config-d-1gbit
-    runTwoHosts "$config" "$run"
-    summarize "$name" "two hosts veth" 2 1 "$run" '{"link": "tbf 1gbit"}'
-    ip netns exec "$host1" tc qdisc del dev ebveth1 root
-    ip netns exec "$host2" tc qdisc del dev ebveth2 root
+    summarizeRounds "$name"
 done
 echo "{\"uptime\": \"$(uptime | sed 's/.*load/load/')\"}"

@@ -25,6 +25,9 @@ final class CommunicationThread {
     /// Between two `MPI_Test` calls: short next to a step (tenths of a second), long enough to cost little CPU.
     private static let pollInterval: useconds_t = 100
 
+    /// Where the buckets are summed: memory of this thread's own, so its address stays put while MPI works on it.
+    private var buffer = PinnedGradients(count: 0)
+
     private let condition = NSCondition()
     // Guarded by `condition`.
     private var step: Step?
@@ -80,49 +83,70 @@ final class CommunicationThread {
         }
     }
 
-    private func waitUntilFinal(_ index: Int) {
+    /// Whether backward has finished bucket `index`; waits at most one poll interval for it first.
+    private func isFinal(_ index: Int) -> Bool {
         condition.lock()
-        while !ready[index] { condition.wait() }
-        condition.unlock()
+        defer { condition.unlock() }
+        if !ready[index] { _ = condition.wait(until: Date(timeIntervalSinceNow: Double(Self.pollInterval) / 1e6)) }
+        return ready[index]
+    }
+
+    /// A bucket's all-reduce in flight.
+    private struct InFlight {
+        let bucket: Int
+        var request: UnsafeMutableRawPointer?
     }
 
     /// What `MPIReducer.reduce` computes, bucket by bucket: each rank's mean weighted by its share of the targets.
+    /// A bucket's all-reduce starts as soon as backward has finished it, while the earlier ones may still be in
+    /// flight, so the link stays busy however the buckets' sizes and the ranks' timing fall; every rank starts them
+    /// in the same order, as MPI requires of collectives.
     private func reduce(_ step: Step) throws -> ReducedStep {
         var totals = [Double(step.targetCount), step.loss * Double(step.targetCount), step.stopRequested ? 1 : 0]
         try totals.withUnsafeMutableBufferPointer { totals in
-            try complete("MPI_Iallreduce (target counts)") { elmo_mpi_iallreduce_sum_double(totals.baseAddress!, 3, &$0) }
+            var request: UnsafeMutableRawPointer?
+            try check(elmo_mpi_iallreduce_sum_double(totals.baseAddress!, 3, &request), "MPI_Iallreduce (target counts)")
+            while !(try poll(&request)) { usleep(Self.pollInterval) }
         }
         let weight = Float(Double(step.targetCount) / max(totals[0], 1))
         let gradients = step.gradients, backend = Backends.current
+        if buffer.count != gradients.totalCount { buffer = PinnedGradients(count: gradients.totalCount) }
+        var inFlight: [InFlight] = []
+        // Tests every all-reduce in flight once (MPI moves them forward only inside such calls) and hands each
+        // finished bucket's sums back to its parameters.
+        func progress() throws {
+            for i in inFlight.indices.reversed() where try poll(&inFlight[i].request) {
+                buffer.scatter(gradients.buckets[inFlight[i].bucket], to: gradients)
+                inFlight.remove(at: i)
+            }
+        }
         for index in gradients.buckets.indices {
-            waitUntilFinal(index)
+            while !isFinal(index) { try progress() }
             let members = gradients.buckets[index], elements = gradients.elements(ofBucket: index)
             // Scaling each gradient before the copy multiplies the same elements by the same weight as scaling the
             // gathered buffer does, so the sums are bitwise those of the blocking path.
             if weight != 1 { for i in members { backend.scale(&gradients.parameters[i].gradient, by: weight) } }
-            gradients.gather(members)
             guard !elements.isEmpty else { continue }
             precondition(elements.count <= Int(Int32.max), "a gradient bucket of \(elements.count) elements is too large for one MPI call.")
-            try gradients.flat.withMutablePointer { flat in
-                try complete("MPI_Iallreduce (gradients)") {
-                    elmo_mpi_iallreduce_sum_float(flat + elements.lowerBound, Int32(elements.count), &$0)
-                }
-            }
-            gradients.scatter(members)
+            buffer.gather(members, of: gradients)
+            var request: UnsafeMutableRawPointer?
+            try check(elmo_mpi_iallreduce_sum_float(buffer.start + elements.lowerBound, Int32(elements.count), &request),
+                      "MPI_Iallreduce (gradients)")
+            inFlight.append(InFlight(bucket: index, request: request))
+            try progress()
+        }
+        while !inFlight.isEmpty {
+            usleep(Self.pollInterval)
+            try progress()
         }
         return ReducedStep(loss: totals[1] / max(totals[0], 1), stop: totals[2] > 0)
     }
 
-    /// Starts a non-blocking collective with `begin` and polls it to completion.
-    private func complete(_ call: String, _ begin: (inout UnsafeMutableRawPointer?) -> Int32) throws {
-        var request: UnsafeMutableRawPointer?
-        try check(begin(&request), call)
+    /// One `MPI_Test` of `request`: whether it has completed.
+    private func poll(_ request: inout UnsafeMutableRawPointer?) throws -> Bool {
         var done: Int32 = 0
-        while true {
-            try check(elmo_mpi_test(&request, &done), "MPI_Test")
-            if done != 0 { return }
-            usleep(Self.pollInterval)
-        }
+        try check(elmo_mpi_test(&request, &done), "MPI_Test")
+        return done != 0
     }
 
     private func check(_ code: Int32, _ call: String) throws {
