@@ -226,20 +226,20 @@ extension BiLanguageModel {
 
         let (dForwardInput, dBackwardInput): (Tensor, Tensor?) = both
             ? Parallel.both({ () -> Tensor in
-                                let d = self.forwardStack.backward(dForward, cache: tape.forward)
-                                gradientsFinal?(1)
-                                return d
+                                self.forwardStack.backward(dForward, cache: tape.forward, layerFinal: gradientsFinal.map { report in
+                                    { report(self.gradientBucket(direction: 0, layer: $0)) }
+                                })
                             }, { () -> Tensor in
-                                let d = self.backwardStack.backward(dBackward, cache: tape.backward)
-                                gradientsFinal?(2)
-                                return d
+                                self.backwardStack.backward(dBackward, cache: tape.backward, layerFinal: gradientsFinal.map { report in
+                                    { report(self.gradientBucket(direction: 1, layer: $0)) }
+                                })
                             })
             : (forwardStack.backward(dForward, cache: tape.forward), nil)
         switch tape.layout {
         case .streams:
             let dInputs = [dForwardInput.reshaped([n, p])] + (dBackwardInput.map { [$0.reshaped([n, p])] } ?? [])
             encoder.backward(Tensor.concatenatingRows(dInputs), cache: tape.encoder)
-            gradientsFinal?(3)
+            gradientsFinal?(2 * layerCount + 1)
         case let .sentences(_, _, lengths):
             var d = dEncodings ?? dForwardInput
             if dEncodings != nil { d.add(dForwardInput) }

@@ -102,10 +102,18 @@ public final class BiLanguageModel: Layer {
     }
 
     /// The parameters grouped in the order a training step's backward finishes their gradients: the softmax, the
-    /// forward stack, the backward stack (the stacks may finish in either order when they run concurrently), the
-    /// token encoder. `BiLanguageModel.backward(_:tape:gradientsFinal:)` reports them by index.
+    /// forward stack's layers from the top down, the backward stack's likewise (the stacks may finish in either
+    /// order when they run concurrently), the token encoder; 2L + 2 buckets. One bucket per layer rather than per
+    /// stack lets a reducer send a stack's upper layers while its lower ones still run backward, so less is left to
+    /// send when backward ends. `BiLanguageModel.backward(_:tape:gradientsFinal:)` reports them by index.
     public var gradientBuckets: [[Parameter]] {
-        [softmax?.parameters ?? [], forwardStack.parameters, backwardStack.parameters, encoder.parameters]
+        func topDown(_ stack: LSTMStack) -> [[Parameter]] { stack.layers.reversed().map(\.parameters) }
+        return [softmax?.parameters ?? []] + topDown(forwardStack) + topDown(backwardStack) + [encoder.parameters]
+    }
+
+    /// The index in `gradientBuckets` of layer `layer` of the forward (`direction` 0) or backward (1) stack.
+    func gradientBucket(direction: Int, layer: Int) -> Int {
+        1 + direction * layerCount + (layerCount - 1 - layer)
     }
 
     /// Summed negative log-likelihoods of a batch without dropout or gradients (validation perplexity).

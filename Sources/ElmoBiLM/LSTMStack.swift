@@ -57,12 +57,16 @@ public final class LSTMStack: Layer {
 
     /// dOutputs: the gradient of each layer's output `[B, T, P]` (nil: none; the top layer's must be given, and a
     /// softmax only gives that one) → dx `[B, T, P]`. Going down, layer k's input gradient (through its dropout) adds
-    /// to the gradient of layer k − 1's output, which also fed layer k.
-    public func backward(_ dOutputs: [Tensor?], cache: Cache) -> Tensor {
+    /// to the gradient of layer k − 1's output, which also fed layer k. `layerFinal(k)` is called as soon as layer k's
+    /// parameter gradients are complete (top layer first), so a data-parallel reducer can send them while the
+    /// layers below still compute.
+    public func backward(_ dOutputs: [Tensor?], cache: Cache, layerFinal: ((Int) -> Void)? = nil) -> Tensor {
         precondition(dOutputs.count == layers.count, "LSTMStack has \(layers.count) layers, but \(dOutputs.count) output gradients were given.")
         guard var d = dOutputs[layers.count - 1] else { preconditionFailure("LSTMStack.backward needs the top layer's output gradient.") }
         for k in layers.indices.reversed() {
-            d = dropout.backward(layers[k].backward(d, cache: cache.layers[k]), cache: cache.dropouts[k])
+            let dInput = layers[k].backward(d, cache: cache.layers[k])
+            layerFinal?(k)
+            d = dropout.backward(dInput, cache: cache.dropouts[k])
             if k > 0, let below = dOutputs[k - 1] { d.add(below) }
         }
         return d

@@ -46,9 +46,16 @@ final class GradientBucketTests: XCTestCase {
                                            snapshots[index] = buckets[index].map(\.gradient.scalars)
                                        })
             XCTAssertEqual(lossBeforeBackward, loss)
-            XCTAssertEqual(reported.sorted(), [0, 1, 2, 3], "threads \(threads)")
+            let last = 2 * model.layerCount + 1
+            XCTAssertEqual(buckets.count, last + 1, "softmax, one bucket per layer of each stack, encoder")
+            XCTAssertEqual(reported.sorted(), Array(0...last), "threads \(threads)")
             XCTAssertEqual(reported.first, 0, "the softmax is final first")
-            XCTAssertEqual(reported.last, 3, "the encoder is final last")
+            XCTAssertEqual(reported.last, last, "the encoder is final last")
+            // Within each stack the layers are final from the top down: bucket 1 before 2, L + 1 before L + 2.
+            for first in [1, 1 + model.layerCount] {
+                let order = reported.filter { $0 >= first && $0 < first + model.layerCount }
+                XCTAssertEqual(order, Array(first..<(first + model.layerCount)), "threads \(threads)")
+            }
             for (index, bucket) in buckets.enumerated() {
                 XCTAssertEqual(snapshots[index], bucket.map(\.gradient.scalars), "threads \(threads), bucket \(index)")
                 XCTAssertTrue(bucket.contains { $0.gradient.scalars.contains { $0 != 0 } }, "bucket \(index) has gradients")
