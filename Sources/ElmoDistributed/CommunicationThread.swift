@@ -4,7 +4,8 @@ import ElmoTensor
 import Foundation
 
 /// The one thread that makes a training step's MPI calls while the main thread runs backward: it all-reduces the
-/// global target count and loss, then each gradient bucket as soon as backward has finished it, in bucket order.
+/// global target count and loss, then each gradient bucket as soon as backward has finished it, in bucket order,
+/// several in flight at once.
 ///
 /// Why a thread: OpenMPI moves a non-blocking collective forward only inside MPI calls (it has no progress thread of
 /// its own), so `MPI_Iallreduce` issued from the compute thread would sit still until the next call. Why polling
