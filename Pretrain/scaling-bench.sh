@@ -141,20 +141,20 @@ for config in $configs; do
         mpirun -np 2 --bind-to "$bind" "$elmo" $(pretrainArguments "$config" "$run" 1) > "$run.log" 2>&1
         summarize "$name" "mpirun one host" 2 1 "$run" "{\"bind\": \"$bind\", \"round\": $round}"
 
-        if [ "$(id -u)" != 0 ]; then
+        if [ "$(id -u)" = 0 ]; then
+            run=$work/$config-d-$round
+            runTwoHosts "$config" "$run"
+            summarize "$name" "two hosts veth" 2 1 "$run" "{\"link\": \"unshaped\", \"round\": $round}"
+            ip netns exec "$host1" tc qdisc add dev ebveth1 root tbf rate 1gbit burst 64kb latency 50ms
+            ip netns exec "$host2" tc qdisc add dev ebveth2 root tbf rate 1gbit burst 64kb latency 50ms
+            run=$work/$config-d-1gbit-$round
+            runTwoHosts "$config" "$run"
+            summarize "$name" "two hosts veth" 2 1 "$run" "{\"link\": \"tbf 1gbit\", \"round\": $round}"
+            ip netns exec "$host1" tc qdisc del dev ebveth1 root
+            ip netns exec "$host2" tc qdisc del dev ebveth2 root
+        elif [ "$round" = 1 ]; then
             echo "{\"config\": \"$name\", \"skipped\": \"two namespace hosts need root\"}"
-            continue
         fi
-        run=$work/$config-d-$round
-        runTwoHosts "$config" "$run"
-        summarize "$name" "two hosts veth" 2 1 "$run" "{\"link\": \"unshaped\", \"round\": $round}"
-        ip netns exec "$host1" tc qdisc add dev ebveth1 root tbf rate 1gbit burst 64kb latency 50ms
-        ip netns exec "$host2" tc qdisc add dev ebveth2 root tbf rate 1gbit burst 64kb latency 50ms
-        run=$work/$config-d-1gbit-$round
-        runTwoHosts "$config" "$run"
-        summarize "$name" "two hosts veth" 2 1 "$run" "{\"link\": \"tbf 1gbit\", \"round\": $round}"
-        ip netns exec "$host1" tc qdisc del dev ebveth1 root
-        ip netns exec "$host2" tc qdisc del dev ebveth2 root
         rm -rf "$work/$config"-*-"$round"
     done
     summarizeRounds "$name"

@@ -84,11 +84,16 @@ final class CommunicationThread {
         }
     }
 
-    /// Whether backward has finished bucket `index`; waits at most one poll interval for it first.
-    private func isFinal(_ index: Int) -> Bool {
+    /// Whether backward has finished bucket `index`: waits for it, for at most one poll interval when `polling` (other
+    /// all-reduces are in flight and need `MPI_Test` calls to move), else until it is.
+    private func isFinal(_ index: Int, polling: Bool) -> Bool {
         condition.lock()
         defer { condition.unlock() }
-        if !ready[index] { _ = condition.wait(until: Date(timeIntervalSinceNow: Double(Self.pollInterval) / 1e6)) }
+        if polling {
+            if !ready[index] { _ = condition.wait(until: Date(timeIntervalSinceNow: Double(Self.pollInterval) / 1e6)) }
+        } else {
+            while !ready[index] { condition.wait() }
+        }
         return ready[index]
     }
 
@@ -122,7 +127,7 @@ final class CommunicationThread {
             }
         }
         for index in gradients.buckets.indices {
-            while !isFinal(index) { try progress() }
+            while !isFinal(index, polling: !inFlight.isEmpty) { try progress() }
             let members = gradients.buckets[index], elements = gradients.elements(ofBucket: index)
             // Scaling each gradient before the copy multiplies the same elements by the same weight as scaling the
             // gathered buffer does, so the sums are bitwise those of the blocking path.

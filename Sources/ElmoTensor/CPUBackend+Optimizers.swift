@@ -40,22 +40,17 @@ extension CPUBackend {
         gradient.withPointer { grad in
             accumulator.withMutablePointer { a in
                 p.withMutablePointer { p in
-                    // Eight lanes at a time (the compiler leaves the scalar loop's square root and division scalar);
-                    // the same operations in the same order on every element, so the result is bitwise the loop's.
+                    // Eight lanes at a time (the compiler leaves a scalar loop's square root and division scalar),
+                    // with the same operations in the same order on every element, so each result is bitwise the
+                    // scalar formula's; the last group's missing lanes are loaded as 0 and not stored.
                     var i = 0
-                    while i + 8 <= n {
-                        let g = SIMD8(load: grad + i) + wd * SIMD8(load: p + i)
-                        let ai = SIMD8(load: a + i) + g * g
-                        ai.store(to: a + i)
-                        (SIMD8(load: p + i) - lr * g / (ai.squareRoot() + eps)).store(to: p + i)
-                        i += 8
-                    }
                     while i < n {
-                        let g = grad[i] + wd * p[i]
-                        let ai = a[i] + g * g
-                        a[i] = ai
-                        p[i] -= lr * g / (ai.squareRoot() + eps)
-                        i += 1
+                        let w = min(Kernels.Vector.scalarCount, n - i)
+                        let g = Kernels.load(grad + i, w) + wd * Kernels.load(p + i, w)
+                        let ai = Kernels.load(a + i, w) + g * g
+                        Kernels.store(ai, a + i, w)
+                        Kernels.store(Kernels.load(p + i, w) - lr * g / (ai.squareRoot() + eps), p + i, w)
+                        i += w
                     }
                 }
             }
@@ -93,18 +88,3 @@ func checkSlots(_ p: Tensor, _ others: Tensor...) {
     }
 }
 
-extension SIMD8 where Scalar == Float {
-    /// Eight consecutive floats from `pointer` (no alignment needed).
-    @inline(__always) init(load pointer: UnsafePointer<Float>) {
-        self = UnsafeRawPointer(pointer).loadUnaligned(as: SIMD8<Float>.self)
-    }
-
-    @inline(__always) init(load pointer: UnsafeMutablePointer<Float>) {
-        self.init(load: UnsafePointer(pointer))
-    }
-
-    /// Writes the eight lanes to `pointer` (no alignment needed).
-    @inline(__always) func store(to pointer: UnsafeMutablePointer<Float>) {
-        UnsafeMutableRawPointer(pointer).storeBytes(of: self, as: SIMD8<Float>.self)
-    }
-}
