@@ -4,14 +4,21 @@
 #   a  one process, --threads 1          b  one process, --threads 2
 #   c  mpirun -np 2 on this host, --threads 1 each
 #   d  two "hosts" (network namespaces joined by a veth pair), one rank each: unshaped, then tbf-limited to 1 Gbit/s
+# and, as yardsticks for (c) with no MPI in them: one process training half the batch (B/2 rows, what one rank of
+# (c) computes), alone and as two independent processes side by side, each on its own core ("half pair": what (c)
+# would reach if MPI cost nothing, so (a) → half pair is the model's own per-step cost at half the rows plus the two
+# cores sharing one memory system, and half pair → c is what MPI costs); as root, the half pair once more while a
+# paced TCP stream (one step's gradient bytes each way every (c) step) crosses the veth link, unshaped and shaped,
+# which shows what the emulated link's traffic itself costs the two cores the ranks compute on,
 # and prints one JSON line per run: tokens/s and seconds per step split into compute and communication, read from the
 # run's own metrics.jsonl (`compute_s`, `comm_s`: the time inside the gradient all-reduce, waiting for the slower
 # rank included, and `cpu_s`: rank 0's CPU time per step, all threads, which on a machine shared with other work
 # says what a step needs rather than what it got). The first log interval (warm-up) is left out.
 #
-# Each config's runs repeat ROUNDS times (default 3), interleaved (a b c d d-1gbit, a b c …) so that drift in a shared
-# machine's speed touches every mode alike; after the rounds one summary line per config gives each mode's median
-# tokens/s and its ratio to (a)'s median, which is the number to quote (single runs here vary by ±15 %).
+# Each config's runs repeat ROUNDS times (default 3), interleaved (a b half pair c d d-1gbit, a b …) so that drift in a
+# shared machine's speed touches every mode alike; after the rounds one summary line per config gives each mode's
+# median tokens/s and its ratio to (a)'s median, and the median over rounds of each mode's ratio to the same round's
+# (a), which follows the machine's drift more closely (single runs here vary by ±15 %).
 #
 # Usage (as root for d; OpenMPI's mpirun on PATH):
 #   bash Pretrain/scaling-bench.sh CORPUS.txt [STEPS] [CONFIGS]
@@ -36,36 +43,46 @@ export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 work=$(mktemp -d /tmp/elmo-scaling.XXXXXX)
 # Names and addresses of our own, so the benchmark cannot collide with the CI test's namespaces.
 host1=elmobench1 host2=elmobench2 address1=10.253.0.1 address2=10.253.0.2 subnet=10.253.0.0/24
+loadPids=""
 cleanup() {
+    stopLinkLoad
     ip netns del "$host1" 2>/dev/null || true
     ip netns del "$host2" 2>/dev/null || true
+    cat "$work/stream.log" 2>/dev/null >&2 || true
     rm -rf "$work"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # One JSON line from a run folder's metrics: mean compute and communication seconds per step after the warm-up.
-summarize() { # config mode ranks threads run-folder extra-json
+# With several run folders (independent processes side by side), tokens/s is their sum and the times their mean.
+summarize() { # tokens-per-step config mode ranks threads extra-json run-folder...
     python3 - "$@" <<'PY' | tee -a "$work/runs.jsonl"
 import json, sys
-config, mode, ranks, threads, folder, extra = sys.argv[1:7]
-records = [json.loads(line) for line in open(folder + "/metrics.jsonl")]
-train = [r for r in records if r.get("kind") == "train" and "compute_s" in r]
-steps, compute, comm, cpu = 0, 0.0, 0.0, 0.0
-for previous, r in zip(train, train[1:]):  # the first interval is the warm-up
-    n = r["step"] - previous["step"]
-    steps += n; compute += r["compute_s"] * n; comm += r["comm_s"] * n; cpu += r.get("cpu_s", 0) * n
-compute /= max(steps, 1); comm /= max(steps, 1); cpu /= max(steps, 1)
+tokens, config, mode, ranks, threads, extra = sys.argv[1:7]
+def perStep(folder):
+    records = [json.loads(line) for line in open(folder + "/metrics.jsonl")]
+    train = [r for r in records if r.get("kind") == "train" and "compute_s" in r]
+    steps, compute, comm, cpu = 0, 0.0, 0.0, 0.0
+    for previous, r in zip(train, train[1:]):  # the first interval is the warm-up
+        n = r["step"] - previous["step"]
+        steps += n; compute += r["compute_s"] * n; comm += r["comm_s"] * n; cpu += r.get("cpu_s", 0) * n
+    return steps, compute / max(steps, 1), comm / max(steps, 1), cpu / max(steps, 1)
+runs = [perStep(folder) for folder in sys.argv[7:]]
+steps = runs[0][0]
+compute, comm, cpu = (sum(r[i] for r in runs) / len(runs) for i in (1, 2, 3))
 step = compute + comm
+rate = sum(int(tokens) / (r[1] + r[2]) for r in runs if r[1] + r[2] > 0)
 line = {"config": config, "mode": mode, "ranks": int(ranks), "threads": int(threads), "steps": steps,
-        "tokens_per_s": round(640 / step, 1) if step else None, "step_s": round(step, 4),
+        "tokens_per_s": round(rate, 1) if step else None, "step_s": round(step, 4),
         "compute_s": round(compute, 4), "comm_s": round(comm, 4), "cpu_s": round(cpu, 4)}
 line.update(json.loads(extra))
 print(json.dumps(line), flush=True)
 PY
 }
 
-# One line per config from its rounds: each run kind's median tokens/s and that median over (a)'s.
+# One line per config from its rounds: each run kind's median tokens/s and that median over (a)'s, and the median
+# of each kind's ratio to the (a) run of its own round.
 summarizeRounds() { # config
     python3 - "$1" "$work/runs.jsonl" <<'PY'
 import json, statistics, sys
@@ -73,22 +90,30 @@ config, path = sys.argv[1:3]
 runs = [json.loads(line) for line in open(path)]
 runs = [r for r in runs if r["config"] == config and r.get("tokens_per_s")]
 def kind(r):
-    return {"one process": f"a{r['threads']}", "mpirun one host": "c"}.get(r["mode"], "d " + r.get("link", ""))
-medians = {}
+    if r["mode"] == "half pair, link load": return "half pair, load " + r["link"]
+    return {"one process": f"a{r['threads']}", "half batch": "half", "half pair": "half pair",
+            "mpirun one host": "c"}.get(r["mode"], "d " + r.get("link", ""))
+rates, perRound = {}, {}
 for r in runs:
-    medians.setdefault(kind(r), []).append(r["tokens_per_s"])
-rounds = max(len(v) for v in medians.values())
-medians = {k: statistics.median(v) for k, v in medians.items()}
+    rates.setdefault(kind(r), []).append(r["tokens_per_s"])
+    perRound.setdefault(r["round"], {})[kind(r)] = r["tokens_per_s"]
+rounds = max(len(v) for v in rates.values())
+medians = {k: statistics.median(v) for k, v in rates.items()}
 base = medians.get("a1")
+paired = {}
+for kinds in perRound.values():
+    for k, v in kinds.items():
+        if "a1" in kinds: paired.setdefault(k, []).append(v / kinds["a1"])
 print(json.dumps({"config": config, "summary": f"median of {rounds} rounds",
                   "median_tokens_per_s": medians,
-                  "vs_a": {k: round(v / base, 3) for k, v in medians.items()} if base else None}), flush=True)
+                  "vs_a": {k: round(v / base, 3) for k, v in medians.items()} if base else None,
+                  "vs_same_round_a": {k: round(statistics.median(v), 3) for k, v in paired.items()}}), flush=True)
 PY
 }
 
-pretrainArguments() { # config output threads
-    echo pretrain --config "$repo/Pretrain/$1.json" --vocab "$work/vocab-$1.txt" --train "$corpus" --output "$2" \
-        --max-tokens $((steps * tokensPerStep)) --log-every $logEvery --checkpoint-every 1000000 \
+pretrainArguments() { # config output threads [config-file tokens-per-step]
+    echo pretrain --config "${4:-$repo/Pretrain/$1.json}" --vocab "$work/vocab-$1.txt" --train "$corpus" --output "$2" \
+        --max-tokens $((steps * ${5:-$tokensPerStep})) --log-every $logEvery --checkpoint-every 1000000 \
         --threads "$3" --seed 1
 }
 
@@ -123,35 +148,119 @@ runTwoHosts() { # config output
         "$elmo" $(pretrainArguments "$1" "$2" 1) > "$2.log" 2>&1
 }
 
+shapeLink() { # add|del: the 1 Gbit/s token bucket on both ends of the veth pair
+    if [ "$1" = add ]; then
+        ip netns exec "$host1" tc qdisc add dev ebveth1 root tbf rate 1gbit burst 64kb latency 50ms
+        ip netns exec "$host2" tc qdisc add dev ebveth2 root tbf rate 1gbit burst 64kb latency 50ms
+    else
+        ip netns exec "$host1" tc qdisc del dev ebveth1 root
+        ip netns exec "$host2" tc qdisc del dev ebveth2 root
+    fi
+}
+
+# One step's gradient bytes (4 per parameter, as `elmo inspect` counts them in the run's checkpoint) and a run's
+# mean seconds per step.
+gradientBytes() { # run-folder
+    "$elmo" inspect "$1" --json 2>/dev/null | python3 -c 'import json, sys; print(4 * json.load(sys.stdin)["parameters"])'
+}
+stepSeconds() { # run-folder
+    python3 -c 'import json, sys
+r = [json.loads(l) for l in open(sys.argv[1] + "/metrics.jsonl")]
+r = [x for x in r if x.get("kind") == "train" and "compute_s" in x][1:]
+print(sum(x["compute_s"] + x["comm_s"] for x in r) / max(len(r), 1))' "$1"
+}
+
+# A paced stream each way between the namespaces: BYTES every PERIOD seconds, read in whole messages (one wake-up
+# each, as an all-reduce's receiver is), until stopLinkLoad.
+startLinkLoad() { # bytes period
+    cat > "$work/stream.py" <<'PY'
+import socket, sys, threading, time
+mode, address, size, period = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
+if mode == "listen":
+    server = socket.socket(); server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    server.bind((address, 5999)); server.listen(1); connection, _ = server.accept()
+else:
+    for _ in range(100):
+        try: connection = socket.create_connection((address, 5999)); break
+        except OSError: time.sleep(0.1)
+def read():
+    buffer = bytearray(size)
+    while connection.recv_into(buffer, size, socket.MSG_WAITALL): pass
+threading.Thread(target=read, daemon=True).start()
+message = bytes(size)
+while True:
+    started = time.time(); connection.sendall(message)
+    time.sleep(max(0, period - (time.time() - started)))
+PY
+    # Without the traps: a background subshell inherits them, and a killed one would run cleanup.
+    (trap - EXIT INT TERM; exec ip netns exec "$host2" python3 "$work/stream.py" listen "$address2" "$1" "$2" 2>> "$work/stream.log") &
+    loadPids="$!"
+    sleep 0.5
+    (trap - EXIT INT TERM; exec ip netns exec "$host1" python3 "$work/stream.py" connect "$address2" "$1" "$2" 2>> "$work/stream.log") &
+    loadPids="$loadPids $!"
+    sleep 0.5
+}
+stopLinkLoad() { kill $loadPids 2>/dev/null || true; wait $loadPids 2>/dev/null || true; loadPids=""; }
+
 echo "{\"uptime\": \"$(uptime | sed 's/.*load/load/')\", \"corpus\": \"$(basename "$corpus")\", \"steps\": $steps}"
 if [ "$(id -u)" = 0 ]; then makeHosts; fi
 for config in $configs; do
     size=$([ "$config" = tiny ] && echo 5000 || echo 10000)
     name=$([ "$config" = tiny ] && echo ref-tiny || echo ref-small)
     "$elmo" vocab build "$corpus" --output "$work/vocab-$config.txt" --max-size "$size" > /dev/null 2>&1
+    # The same config with half the batch's rows: what one rank of `mpirun -np 2` trains each step.
+    half=$work/$config-half.json
+    python3 -c 'import json, sys; c = json.load(open(sys.argv[1])); c["batch_size"] //= 2; json.dump(c, open(sys.argv[2], "w"))' \
+        "$repo/Pretrain/$config.json" "$half"
 
     for round in $(seq 1 "$rounds"); do
         for threads in 1 2; do
             run=$work/$config-a$threads-$round
             "$elmo" $(pretrainArguments "$config" "$run" "$threads") > "$run.log" 2>&1
-            summarize "$name" "one process" 1 "$threads" "$run" "{\"round\": $round}"
+            summarize $tokensPerStep "$name" "one process" 1 "$threads" "{\"round\": $round}" "$run"
         done
+
+        run=$work/$config-half-$round
+        "$elmo" $(pretrainArguments "$config" "$run" 1 "$half" $((tokensPerStep / 2))) > "$run.log" 2>&1
+        summarize $((tokensPerStep / 2)) "$name" "half batch" 1 1 "{\"round\": $round}" "$run"
+        for core in 0 1; do
+            run=$work/$config-pair$core-$round
+            taskset -c $core "$elmo" $(pretrainArguments "$config" "$run" 1 "$half" $((tokensPerStep / 2))) > "$run.log" 2>&1 &
+        done
+        wait
+        summarize $((tokensPerStep / 2)) "$name" "half pair" 2 1 "{\"round\": $round}" "$work/$config-pair0-$round" "$work/$config-pair1-$round"
 
         run=$work/$config-c-$round
         mpirun -np 2 --bind-to "$bind" "$elmo" $(pretrainArguments "$config" "$run" 1) > "$run.log" 2>&1
-        summarize "$name" "mpirun one host" 2 1 "$run" "{\"bind\": \"$bind\", \"round\": $round}"
+        summarize $tokensPerStep "$name" "mpirun one host" 2 1 "{\"bind\": \"$bind\", \"round\": $round}" "$run"
 
         if [ "$(id -u)" = 0 ]; then
             run=$work/$config-d-$round
             runTwoHosts "$config" "$run"
-            summarize "$name" "two hosts veth" 2 1 "$run" "{\"link\": \"unshaped\", \"round\": $round}"
-            ip netns exec "$host1" tc qdisc add dev ebveth1 root tbf rate 1gbit burst 64kb latency 50ms
-            ip netns exec "$host2" tc qdisc add dev ebveth2 root tbf rate 1gbit burst 64kb latency 50ms
+            summarize $tokensPerStep "$name" "two hosts veth" 2 1 "{\"link\": \"unshaped\", \"round\": $round}" "$run"
+            shapeLink add
             run=$work/$config-d-1gbit-$round
             runTwoHosts "$config" "$run"
-            summarize "$name" "two hosts veth" 2 1 "$run" "{\"link\": \"tbf 1gbit\", \"round\": $round}"
-            ip netns exec "$host1" tc qdisc del dev ebveth1 root
-            ip netns exec "$host2" tc qdisc del dev ebveth2 root
+            summarize $tokensPerStep "$name" "two hosts veth" 2 1 "{\"link\": \"tbf 1gbit\", \"round\": $round}" "$run"
+            shapeLink del
+            # What the link itself costs the cores: the half pair again while a paced TCP stream as large as one
+            # step's gradients crosses the link each way every (c) step, unshaped and then shaped.
+            for link in unshaped "tbf 1gbit"; do
+                tag=${link%% *}
+                [ "$link" = unshaped ] || shapeLink add
+                startLinkLoad "$(gradientBytes "$work/$config-a1-$round")" "$(stepSeconds "$work/$config-c-$round")"
+                trainers=""
+                for core in 0 1; do
+                    run=$work/$config-load$core$tag-$round
+                    taskset -c $core "$elmo" $(pretrainArguments "$config" "$run" 1 "$half" $((tokensPerStep / 2))) > "$run.log" 2>&1 &
+                    trainers="$trainers $!"
+                done
+                wait $trainers
+                stopLinkLoad
+                [ "$link" = unshaped ] || shapeLink del
+                summarize $((tokensPerStep / 2)) "$name" "half pair, link load" 2 1 "{\"link\": \"$link\", \"round\": $round}" \
+                    "$work/$config-load0$tag-$round" "$work/$config-load1$tag-$round"
+            done
         elif [ "$round" = 1 ]; then
             echo "{\"config\": \"$name\", \"skipped\": \"two namespace hosts need root\"}"
         fi

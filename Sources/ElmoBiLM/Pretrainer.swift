@@ -36,9 +36,10 @@ public struct PretrainSettings {
     public var reducer: GradientReducer = SingleProcessReducer()
     /// The program's version (and build), one of the things data-parallel ranks must agree on.
     public var programVersion: String?
-    /// With an overlapping reducer (MPI), send each bucket of gradients as soon as backward finishes it instead of all
-    /// of them after backward (`--no-overlap-communication` turns it off; the sums are the same).
-    public var overlapCommunication = true
+    /// With an overlapping reducer (MPI), send each bucket of gradients as soon as backward finishes it (true) or all
+    /// of them after backward (false; the sums are the same). nil: overlap when the ranks span several hosts, not
+    /// when they all share this one (`OverlappingGradientReducer.allRanksOnOneHost`).
+    public var overlapCommunication: Bool?
 
     public init(options: BiLMOptions, trainPatterns: [String], outputFolder: String) {
         self.options = options
@@ -245,7 +246,9 @@ public final class Pretrainer {
         let progress = ProgressLine(every: settings.logEvery)
         let parameters = model.parameters
         let gradients = GradientBuffer(buckets: model.gradientBuckets)
-        let overlapping = settings.overlapCommunication ? settings.reducer as? OverlappingGradientReducer : nil
+        let overlapping = (settings.reducer as? OverlappingGradientReducer).flatMap { reducer in
+            (settings.overlapCommunication ?? !reducer.allRanksOnOneHost) ? reducer : nil
+        }
         let started = Date()
         let tokensAtStart = trainer.tokensTrained
         var recentLoss = 0.0, recentSteps = 0

@@ -115,7 +115,7 @@ final class CommunicationThread {
             while !(try poll(&request)) { usleep(Self.pollInterval) }
         }
         let weight = Float(Double(step.targetCount) / max(totals[0], 1))
-        let gradients = step.gradients, backend = Backends.current
+        let gradients = step.gradients
         if buffer.count != gradients.totalCount { buffer = PinnedGradients(count: gradients.totalCount) }
         var inFlight: [InFlight] = []
         // Tests every all-reduce in flight once (MPI moves them forward only inside such calls) and hands each
@@ -129,12 +129,11 @@ final class CommunicationThread {
         for index in gradients.buckets.indices {
             while !isFinal(index, polling: !inFlight.isEmpty) { try progress() }
             let members = gradients.buckets[index], elements = gradients.elements(ofBucket: index)
-            // Scaling each gradient before the copy multiplies the same elements by the same weight as scaling the
-            // gathered buffer does, so the sums are bitwise those of the blocking path.
-            if weight != 1 { for i in members { backend.scale(&gradients.parameters[i].gradient, by: weight) } }
             guard !elements.isEmpty else { continue }
             precondition(elements.count <= Int(Int32.max), "a gradient bucket of \(elements.count) elements is too large for one MPI call.")
-            buffer.gather(members, of: gradients)
+            // Scaled while copied: the same elements times the same weight as scaling the gathered buffer (the
+            // blocking path), so the sums are bitwise those.
+            buffer.gather(members, of: gradients, scaledBy: weight)
             var request: UnsafeMutableRawPointer?
             try check(elmo_mpi_iallreduce_sum_float(buffer.start + elements.lowerBound, Int32(elements.count), &request),
                       "MPI_Iallreduce (gradients)")

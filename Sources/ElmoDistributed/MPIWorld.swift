@@ -98,6 +98,16 @@ public final class MPIReducer: OverlappingGradientReducer {
         return received
     }
 
+    /// OpenMPI's launcher tells each rank how many ranks share its host (`OMPI_COMM_WORLD_LOCAL_SIZE`); all of them
+    /// do on every rank or on none, so every rank chooses the same way of reducing (collectives must match).
+    public var allRanksOnOneHost: Bool {
+        Self.allRanksOnOneHost(environment: ProcessInfo.processInfo.environment, worldSize: worldSize)
+    }
+
+    static func allRanksOnOneHost(environment: [String: String], worldSize: Int) -> Bool {
+        environment["OMPI_COMM_WORLD_LOCAL_SIZE"].flatMap { Int($0) } == worldSize
+    }
+
     /// Whether MPI granted MPI_THREAD_SERIALIZED; without it a step's all-reduce stays on the main thread, after backward.
     private var threadsSerialized = false
     /// Started by the first overlapping step.

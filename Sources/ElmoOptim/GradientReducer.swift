@@ -71,6 +71,9 @@ public final class SingleProcessReducer: GradientReducer {
 /// when the local loss is known), `bucketFinal` for each of `gradients.buckets` as backward finishes it, then
 /// `finishStep`, which waits for the rest and returns what `reduce` would (the same sums).
 public protocol OverlappingGradientReducer: GradientReducer {
+    /// Whether every rank runs on this host (their all-reduce is memory copies, not a network's wait): then the
+    /// overlap only moves that CPU work onto the cores backward needs, and one all-reduce after backward is faster.
+    var allRanksOnOneHost: Bool { get }
     func startStep(_ gradients: GradientBuffer, loss: Double, targetCount: Int, stopRequested: Bool)
     /// Bucket `index` of the step's buffer holds its final local gradients; may be called from any thread.
     func bucketFinal(_ index: Int)

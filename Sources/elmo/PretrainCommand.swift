@@ -19,8 +19,9 @@ struct PretrainCommand: ParsableCommand {
 
         Data-parallel: `mpirun -np N elmo pretrain ...` trains one model on N processes; each trains batch_size / N rows \
         of every global batch (batch_size must be divisible by N) and the gradients are averaged with MPI all-reduces \
-        before clipping, bucket by bucket while backward runs (--no-overlap-communication: one all-reduce after \
-        backward). OpenMPI (libmpi.so.40) is loaded only under mpirun; without it elmo trains as one process. \
+        before clipping: bucket by bucket while backward runs when the ranks span several hosts, one all-reduce after \
+        backward when they share one (--[no-]overlap-communication chooses). OpenMPI (libmpi.so.40) is loaded only \
+        under mpirun; without it elmo trains as one process. \
         Rank 0 writes the run folder. Dropout masks and sampled-softmax negatives are keyed by seed, step and global row, \
         so N ranks draw what one process draws; checkpoints hold all rows' LSTM states, so --resume works with any \
         number of ranks dividing batch_size. Ranks whose options, vocabulary or files differ refuse to start, naming \
@@ -74,8 +75,8 @@ struct PretrainCommand: ParsableCommand {
     @Flag(inversion: .prefixedNo, help: "Shuffle the order of training files each epoch.")
     var shuffleShards = true
 
-    @Flag(inversion: .prefixedNo, help: "Under mpirun: all-reduce each group of gradients (softmax, each LSTM stack, encoder) as soon as backward finishes it, on a communication thread, instead of all of them after backward. Same sums either way.")
-    var overlapCommunication = true
+    @Flag(inversion: .prefixedNo, help: "Under mpirun: all-reduce each group of gradients (softmax, each LSTM layer, encoder) as soon as backward finishes it, on a communication thread, instead of all of them after backward. Same sums either way. Default: overlap when the ranks span several hosts, not when all run on one (there the all-reduce is CPU work that would only slow backward down).")
+    var overlapCommunication: Bool?
 
     @Option(help: "Start a new run (step 0, fresh optimizer) from this biLM checkpoint or run folder, e.g. to adapt it to domain text; --config may change training keys, not the architecture. The source is never modified.")
     var initFrom: String?

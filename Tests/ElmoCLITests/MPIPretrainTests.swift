@@ -141,7 +141,7 @@ final class MPIPretrainTests: XCTestCase {
         _ = try mpirunPath()
         let folder = try makeCLITestFolder(self)
         try writeInputs(folder, batchSize: 2)
-        try pretrain(ranks: 2, pretrainArguments("overlapped"), in: folder)
+        try pretrain(ranks: 2, pretrainArguments("overlapped") + ["--overlap-communication"], in: folder)
         try pretrain(ranks: 2, pretrainArguments("blocking") + ["--no-overlap-communication"], in: folder)
         let a = try stepLosses("overlapped", in: folder), b = try stepLosses("blocking", in: folder)
         XCTAssertEqual(a.count, 14)

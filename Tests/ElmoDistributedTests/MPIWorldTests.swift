@@ -1,4 +1,4 @@
-import ElmoDistributed
+@testable import ElmoDistributed
 import ElmoOptim
 import ElmoTensor
 import XCTest
@@ -21,6 +21,14 @@ final class MPIWorldTests: XCTestCase {
         XCTAssertEqual(parameter.gradient.scalars, [1, -2, 3])
         XCTAssertEqual(try reducer.gatherToRankZero([1, 2]), [1, 2])
         XCTAssertEqual(try reducer.broadcastFromRankZero([7, 8, 9]), [7, 8, 9])
+    }
+
+    /// The reduction overlaps backward only when the ranks span hosts; OpenMPI's launcher says how many share each.
+    func testRanksOnOneHostFromTheLaunchersLocalSize() {
+        XCTAssertTrue(MPIReducer.allRanksOnOneHost(environment: ["OMPI_COMM_WORLD_LOCAL_SIZE": "2"], worldSize: 2))
+        XCTAssertFalse(MPIReducer.allRanksOnOneHost(environment: ["OMPI_COMM_WORLD_LOCAL_SIZE": "1"], worldSize: 2))
+        XCTAssertFalse(MPIReducer.allRanksOnOneHost(environment: ["OMPI_COMM_WORLD_LOCAL_SIZE": "2"], worldSize: 4))
+        XCTAssertFalse(MPIReducer.allRanksOnOneHost(environment: [:], worldSize: 2))
     }
 
     func testMissingLibraryMessageSaysWhatToDo() {
