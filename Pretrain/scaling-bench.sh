@@ -158,16 +158,21 @@ shapeLink() { # add|del: the 1 Gbit/s token bucket on both ends of the veth pair
     fi
 }
 
-# One step's gradient bytes (4 per parameter, as `elmo inspect` counts them in the run's checkpoint) and a run's
-# mean seconds per step.
+# One step's gradient bytes: 4 per parameter, as `elmo inspect` counts them in the run's checkpoint.
 gradientBytes() { # run-folder
     "$elmo" inspect "$1" --json 2>/dev/null | python3 -c 'import json, sys; print(4 * json.load(sys.stdin)["parameters"])'
 }
-stepSeconds() { # run-folder
-    python3 -c 'import json, sys
-r = [json.loads(l) for l in open(sys.argv[1] + "/metrics.jsonl")]
-r = [x for x in r if x.get("kind") == "train" and "compute_s" in x][1:]
-print(sum(x["compute_s"] + x["comm_s"] for x in r) / max(len(r), 1))' "$1"
+# The seconds per step of the run summarize printed last.
+lastStepSeconds() { tail -n 1 "$work/runs.jsonl" | python3 -c 'import json, sys; print(json.load(sys.stdin)["step_s"])'; }
+
+# Two independent half-batch trainings side by side, each pinned to its own core; waits for both.
+runHalfPair() { # config run-prefix round
+    local pids=""
+    for core in 0 1; do
+        taskset -c $core "$elmo" $(pretrainArguments "$1" "$2$core-$3" 1 "$half" $((tokensPerStep / 2))) > "$2$core-$3.log" 2>&1 &
+        pids="$pids $!"
+    done
+    wait $pids
 }
 
 # A paced stream each way between the namespaces: BYTES every PERIOD seconds, read in whole messages (one wake-up
@@ -223,16 +228,13 @@ for config in $configs; do
         run=$work/$config-half-$round
         "$elmo" $(pretrainArguments "$config" "$run" 1 "$half" $((tokensPerStep / 2))) > "$run.log" 2>&1
         summarize $((tokensPerStep / 2)) "$name" "half batch" 1 1 "{\"round\": $round}" "$run"
-        for core in 0 1; do
-            run=$work/$config-pair$core-$round
-            taskset -c $core "$elmo" $(pretrainArguments "$config" "$run" 1 "$half" $((tokensPerStep / 2))) > "$run.log" 2>&1 &
-        done
-        wait
+        runHalfPair "$config" "$work/$config-pair" "$round"
         summarize $((tokensPerStep / 2)) "$name" "half pair" 2 1 "{\"round\": $round}" "$work/$config-pair0-$round" "$work/$config-pair1-$round"
 
         run=$work/$config-c-$round
         mpirun -np 2 --bind-to "$bind" "$elmo" $(pretrainArguments "$config" "$run" 1) > "$run.log" 2>&1
         summarize $tokensPerStep "$name" "mpirun one host" 2 1 "{\"bind\": \"$bind\", \"round\": $round}" "$run"
+        oneHostStep=$(lastStepSeconds)
 
         if [ "$(id -u)" = 0 ]; then
             run=$work/$config-d-$round
@@ -245,21 +247,16 @@ for config in $configs; do
             shapeLink del
             # What the link itself costs the cores: the half pair again while a paced TCP stream as large as one
             # step's gradients crosses the link each way every (c) step, unshaped and then shaped.
+            bytes=$(gradientBytes "$work/$config-a1-$round")
             for link in unshaped "tbf 1gbit"; do
                 tag=${link%% *}
                 [ "$link" = unshaped ] || shapeLink add
-                startLinkLoad "$(gradientBytes "$work/$config-a1-$round")" "$(stepSeconds "$work/$config-c-$round")"
-                trainers=""
-                for core in 0 1; do
-                    run=$work/$config-load$core$tag-$round
-                    taskset -c $core "$elmo" $(pretrainArguments "$config" "$run" 1 "$half" $((tokensPerStep / 2))) > "$run.log" 2>&1 &
-                    trainers="$trainers $!"
-                done
-                wait $trainers
+                startLinkLoad "$bytes" "$oneHostStep"
+                runHalfPair "$config" "$work/$config-load$tag" "$round"
                 stopLinkLoad
                 [ "$link" = unshaped ] || shapeLink del
                 summarize $((tokensPerStep / 2)) "$name" "half pair, link load" 2 1 "{\"link\": \"$link\", \"round\": $round}" \
-                    "$work/$config-load0$tag-$round" "$work/$config-load1$tag-$round"
+                    "$work/$config-load${tag}0-$round" "$work/$config-load${tag}1-$round"
             done
         elif [ "$round" = 1 ]; then
             echo "{\"config\": \"$name\", \"skipped\": \"two namespace hosts need root\"}"
